@@ -1,0 +1,1 @@
+"""autograde: an nbgrader 0.9.6 course for the frozen-vs-trainable lessons, with trajectory feedback."""

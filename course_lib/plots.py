@@ -1,0 +1,90 @@
+"""One picture of a training run: which variables moved and which stayed frozen."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+FROZEN_COLOR = "#9aa5b1"  # grey: bit-identical to the start
+MOVED_COLOR = "#e8833a"  # orange: differs from the start
+SURPRISE_COLOR = "#c62828"  # red: the flag says one thing, training did another
+# Lines for variables that moved: tab10 without its red, which is kept for surprises.
+MOVED_LINES = ["C0", "C1", "C2", "C4", "C5", "C6", "C8", "C9"]
+
+
+def _label(track):
+    surprise = track.trainable == track.frozen
+    flag = f"trainable={track.trainable}"
+    return f"{'! ' if surprise else ''}{track.name} ({flag}): {track.verdict}", surprise
+
+
+def plot_trajectory(trajectory, title="What training did to each variable"):
+    """Distance from the initial value per step, and a frozen/moved strip per variable.
+
+    Variables whose `trainable` flag disagrees with what happened are marked in red
+    with a '!'. Returns the matplotlib Figure. Taught in lesson 00.
+    """
+    tracks = trajectory.tracks
+    steps = np.asarray(trajectory.steps)
+    fig, (top, strip) = plt.subplots(
+        2,
+        1,
+        figsize=(9, 3.2 + 0.35 * len(tracks)),
+        gridspec_kw={"height_ratios": [3, 0.4 + 0.25 * len(tracks)]},
+        constrained_layout=True,
+    )
+    for i, track in enumerate(tracks):
+        label, surprise = _label(track)
+        if track.frozen:
+            color, style, width = FROZEN_COLOR, (0, (4, 3)), 2.5
+        else:
+            color, style, width = MOVED_LINES[i % len(MOVED_LINES)], "-", 1.8
+        if surprise:
+            color = SURPRISE_COLOR
+        top.plot(steps, track.distance, linestyle=style, linewidth=width, color=color, label=label)
+    top.set_yscale("symlog", linthresh=1e-6)
+    top.set_xlabel("step")
+    top.xaxis.set_major_locator(MaxNLocator(integer=True))
+    top.set_ylabel("distance from initial value")
+    top.set_title(title)
+    top.grid(alpha=0.3)
+    top.legend(fontsize=8, loc="upper left", frameon=True)
+
+    changed = np.array([[not same for same in t.identical] for t in tracks], dtype=float)
+    strip.imshow(
+        changed,
+        aspect="auto",
+        interpolation="nearest",
+        cmap=ListedColormap([FROZEN_COLOR, MOVED_COLOR]),
+        vmin=0,
+        vmax=1,
+        extent=(steps[0] - 0.5, steps[-1] + 0.5, len(tracks) - 0.5, -0.5),
+    )
+    strip.set_yticks(range(len(tracks)))
+    labels = strip.set_yticklabels([t.name for t in tracks], fontsize=8)
+    for text, track in zip(labels, tracks, strict=True):
+        if track.trainable == track.frozen:
+            text.set_color(SURPRISE_COLOR)
+    strip.set_xlabel("step")
+    strip.xaxis.set_major_locator(MaxNLocator(integer=True))
+    strip.legend(
+        handles=[
+            Patch(color=FROZEN_COLOR, label="bit-identical to the start"),
+            Patch(color=MOVED_COLOR, label="changed"),
+        ],
+        fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+    )
+    return fig
+
+
+def save_png(trajectory, path, title="What training did to each variable"):
+    """Write the trajectory plot to a PNG file and close the figure.
+
+    Used by the grader for feedback; taught in lesson 00."""
+    fig = plot_trajectory(trajectory, title=title)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
