@@ -10,8 +10,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from .audit import Audit, audit  # noqa: E402
-from .checks import assert_bit_identical, assert_frozen, assert_trained, problems  # noqa: E402
-from .plots import plot_trajectory, save_png  # noqa: E402
+from .checks import (  # noqa: E402
+    assert_bit_identical,
+    assert_frozen,
+    assert_trained,
+    check_trajectory,
+    problems,
+)
+from .plots import plot_trajectory, save_png, show  # noqa: E402
 from .trajectory import (  # noqa: E402
     Trajectory,
     TrajectoryCallback,
@@ -30,9 +36,11 @@ __all__ = [
     "assert_frozen",
     "assert_trained",
     "audit",
+    "check_trajectory",
     "plot_trajectory",
     "problems",
     "save_png",
+    "show",
     "underlying_tf_variable",
     "variable_name",
     "variables_of",

@@ -49,7 +49,9 @@ def _restored_by_load_weights(model, tf_vars):
             model.load_weights(path)
             for v, value in zip(tf_vars, originals, strict=True):
                 now = v.numpy()
-                restored.append(bool(np.array_equal(now, value) and not np.array_equal(now, value + 1)))
+                restored.append(
+                    bool(np.array_equal(now, value) and not np.array_equal(now, value + 1))
+                )
         finally:
             for v, value in zip(tf_vars, originals, strict=True):
                 v.assign(value)

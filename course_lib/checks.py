@@ -78,3 +78,17 @@ def assert_bit_identical(actual, expected, what="the value"):
             f"{what} is not bit-identical: {int(np.sum(~same))} of {same.size} entries differ, "
             f"first at index {where}, by up to {difference:.1e}"
         )
+
+
+def check_trajectory(trajectory, frozen=(), trained=(), title=None):
+    """Show the trajectory plot, then fail with one sentence per variable that did the wrong thing.
+
+    Autograder test cells of training exercises call this, so the plot lands in the
+    cell's output and so in the student's feedback. Taught in lesson 00.
+    """
+    from .plots import show
+
+    show(trajectory, title=title)
+    found = problems(trajectory, frozen=frozen, trained=trained)
+    if found:
+        raise AssertionError("; ".join(found))

@@ -88,3 +88,20 @@ def save_png(trajectory, path, title="What training did to each variable"):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def show(trajectory, title=None):
+    """Display the plot as a cell output in a notebook (and close it); do nothing elsewhere.
+
+    Taught in lesson 00.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # plain Python: no notebook to show it in
+        return
+    if get_ipython() is None:
+        return
+    fig = plot_trajectory(trajectory, title=title or "What training did to each variable")
+    display(fig)
+    plt.close(fig)

@@ -150,9 +150,7 @@ class Trajectory:
             now = var.read_value()
             if now.dtype in _SAME_WIDTH_INT:
                 bits = _SAME_WIDTH_INT[now.dtype]
-                identical = tf.reduce_all(
-                    tf.equal(tf.bitcast(now, bits), tf.bitcast(start, bits))
-                )
+                identical = tf.reduce_all(tf.equal(tf.bitcast(now, bits), tf.bitcast(start, bits)))
             else:
                 identical = tf.reduce_all(tf.equal(now, start))
             if not now.dtype.is_floating:  # integer counters, seeds: compare as float64

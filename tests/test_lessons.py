@@ -1,0 +1,136 @@
+"""Every lesson: its shape, its nbgrader metadata, and what happens when it runs."""
+
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from notebook_tools import (
+    LESSONS,
+    ROOT,
+    SEEDS,
+    describe,
+    errors,
+    execute,
+    generate_student_version,
+    is_autograder_test,
+    is_manual_answer,
+    nbgrader_meta,
+    raises_on_purpose,
+    seed_code_blocks,
+    stderr,
+)
+
+# Lesson N teaches document N: both sort in the documents' order.
+SEED_OF = dict(zip((lesson.name for lesson in LESSONS), sorted(SEEDS.glob("*.txt")), strict=False))
+ids = [lesson.stem for lesson in LESSONS]
+
+
+def test_there_is_one_lesson_per_source_document():
+    assert len(LESSONS) == len(list(SEEDS.glob("*.txt"))) == 4
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=ids)
+def test_lesson_is_committed_without_outputs(lesson):
+    nb = nbformat.read(lesson, as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, describe(cell)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=ids)
+def test_lesson_follows_the_skeleton(lesson):
+    nb = nbformat.read(lesson, as_version=4)
+    headings = [
+        line
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
+        if line.startswith("#")
+    ]
+    assert headings[0].startswith("# "), "a lesson starts with its title"
+    text = "\n".join(headings).lower()
+    for section in ("what you will learn", "## setup", "exercise", "summary", "next steps"):
+        assert section in text, f"{lesson.name} has no '{section}' heading"
+    setup = next(i for i, c in enumerate(nb.cells) if c.source.lower().startswith("## setup"))
+    assert "import course_lib" in nb.cells[setup + 1].source, "Setup imports course_lib first"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=ids)
+def test_lesson_shows_every_example_of_its_document_as_written(lesson):
+    nb = nbformat.read(lesson, as_version=4)
+    code = [c.source.strip("\n") for c in nb.cells if c.cell_type == "code"]
+    blocks = seed_code_blocks(SEED_OF[lesson.name])
+    assert len(blocks) == 3
+    for block in blocks:
+        assert block in code, f"{lesson.name} lacks this example as written:\n{block[:200]}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=ids)
+def test_lesson_has_the_exercises_nbgrader_needs(lesson):
+    nb = nbformat.read(lesson, as_version=4)
+    tests = [c for c in nb.cells if is_autograder_test(c)]
+    assert len(tests) >= 3, "at least 3 autograded test cells"
+    assert all(nbgrader_meta(c).get("points", 0) > 0 for c in tests)
+    assert any("### BEGIN HIDDEN TESTS" in c.source for c in tests), "some tests are hidden"
+    assert any(not c.source.lstrip().startswith("### BEGIN HIDDEN") for c in tests)
+    assert any(is_manual_answer(c) for c in nb.cells), "one written answer, graded by hand"
+    assert any("### BEGIN SOLUTION" in c.source for c in nb.cells)
+    grade_ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
+    assert len(grade_ids) == len(set(grade_ids)), "grade_ids are unique"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=ids)
+def test_source_version_runs_clean_with_every_grade_cell_passing(lesson, tmp_path):
+    nb = execute(lesson, cwd=tmp_path)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if raises_on_purpose(cell):
+            assert errors(cell), (
+                f"{describe(cell)} is tagged raises-exception but ran without error"
+            )
+            continue
+        assert not errors(cell), f"{describe(cell)} raised:\n{errors(cell)[0].evalue}"
+        if is_autograder_test(cell):
+            assert not stderr(cell), f"{describe(cell)} wrote to stderr:\n{stderr(cell)}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=ids)
+def test_student_version_fails_only_the_unanswered_exercises(lesson, tmp_path):
+    student = generate_student_version(lesson, tmp_path)
+    nb = execute(student, cwd=tmp_path)
+    source_text = lesson.read_text()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = nbgrader_meta(cell)
+        if is_autograder_test(cell):
+            assert errors(cell), f"{describe(cell)} passes with no answer written: it cannot fail"
+            continue
+        if raises_on_purpose(cell):
+            continue
+        if meta.get("solution"):
+            unanswered = [e for e in errors(cell) if e.ename != "NotImplementedError"]
+            assert not unanswered, f"{describe(cell)} raised {unanswered[0].ename}"
+            continue
+        assert not errors(cell), f"{describe(cell)} fails in the student version"
+    assert "### BEGIN HIDDEN TESTS" not in student.read_text()
+    assert "### BEGIN HIDDEN TESTS" in source_text
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=ids)
+def test_nbgrader_validate_accepts_the_solutions(lesson, tmp_path):
+    copy = tmp_path / lesson.name
+    shutil.copy(lesson, copy)
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", str(copy)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert "Success! Your notebook passes all the tests." in result.stdout, (
+        result.stdout + result.stderr
+    )
