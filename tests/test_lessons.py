@@ -22,8 +22,8 @@ from notebook_tools import (
     stderr,
 )
 
-# Lesson N teaches document N: both sort in the documents' order.
-SEED_OF = dict(zip((lesson.name for lesson in LESSONS), sorted(SEEDS.glob("*.txt")), strict=False))
+# Lesson NN teaches document 0NN.
+SEED_OF = {lesson.name: next(SEEDS.glob(f"0{lesson.name[:2]}_*.txt")) for lesson in LESSONS}
 ids = [lesson.stem for lesson in LESSONS]
 
 
