@@ -21,6 +21,12 @@ _SAME_WIDTH_INT = {
 }
 
 
+def _bit_identical(now, start, bits):
+    if bits is None:
+        return tf.reduce_all(tf.equal(now, start))
+    return tf.reduce_all(tf.equal(tf.bitcast(now, bits), tf.bitcast(start, bits)))
+
+
 def variable_name(variable):
     """A readable name: the Keras 3 path (`dense/kernel`) or the tf.Variable name without `:0`.
 
@@ -144,39 +150,53 @@ class Trajectory:
         self.record(step=0)
 
     def _summaries(self):
-        """Per variable: (distance, max |change|, identical?, sampled values), in one graph."""
-        out = []
+        """Every variable's (distance, max |change|, identical?) and samples, as two vectors."""
+        numbers, samples = [], []
         for var, start, index in zip(self._tf_variables, self._initial, self._indices, strict=True):
             now = var.read_value()
-            if now.dtype in _SAME_WIDTH_INT:
-                bits = _SAME_WIDTH_INT[now.dtype]
-                identical = tf.reduce_all(tf.equal(tf.bitcast(now, bits), tf.bitcast(start, bits)))
-            else:
-                identical = tf.reduce_all(tf.equal(now, start))
+            samples.append(tf.cast(tf.gather(tf.reshape(now, [-1]), index), tf.float64))
+            bits = _SAME_WIDTH_INT.get(now.dtype)
             if not now.dtype.is_floating:  # integer counters, seeds: compare as float64
                 now, start = tf.cast(now, tf.float64), tf.cast(start, tf.float64)
-            change = tf.abs(now - start)
+            change = now - start
             if change.shape.num_elements() == 0:
                 largest = tf.zeros([], change.dtype)
             else:
-                largest = tf.reduce_max(change)
-            # Scale before squaring so tiny changes do not underflow to a zero distance.
-            scale = tf.where(largest > 0, largest, tf.ones_like(largest))
-            distance = scale * tf.norm(change / scale)
-            sample = tf.gather(tf.reshape(now, [-1]), index)
-            out.append((distance, largest, identical, sample))
-        return out
+                largest = tf.reduce_max(tf.abs(change))
+            # Only a variable that looks unchanged needs the bit-level test (-0.0, NaN),
+            # and only one that moved needs its distance: skip the pass that is not needed.
+            distance, identical = tf.cond(
+                largest > 0,
+                lambda change=change: (tf.math.reduce_euclidean_norm(change), False),
+                lambda now=now, start=start, bits=bits: (
+                    tf.zeros([], change.dtype),
+                    _bit_identical(now, start, bits),
+                ),
+            )
+            numbers.append(
+                tf.stack(
+                    [
+                        tf.cast(distance, tf.float64),
+                        tf.cast(largest, tf.float64),
+                        tf.cast(identical, tf.float64),
+                    ]
+                )
+            )
+        return tf.concat(numbers, 0), tf.concat(samples, 0)
 
     def record(self, step=None):
         """Add one recorded step (by default numbered after the last one)."""
         step = len(self.steps) if step is None else int(step)
-        for track, (distance, largest, identical, sample) in zip(
-            self.tracks, self._summarise(), strict=True
-        ):
+        numbers, samples = self._summarise()
+        numbers, samples = numbers.numpy().reshape(-1, 3), samples.numpy()
+        offset = 0
+        for track, (distance, largest, identical) in zip(self.tracks, numbers, strict=True):
             track.distance.append(float(distance))
             track.max_abs_change.append(float(largest))
             track.identical.append(bool(identical))
-            track.samples.append(np.asarray(sample).astype(np.float64))
+            size = len(track.sample_index)
+            track.samples.append(samples[offset : offset + size])
+            offset += size
         self.steps.append(step)
 
     def track(self, name):

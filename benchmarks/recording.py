@@ -1,0 +1,113 @@
+"""Benchmark: what recording a trajectory costs. Prints figures; asserts nothing.
+
+    make bench        (or: .venv/bin/python benchmarks/recording.py)
+
+1. Time overhead: a GradientTape training loop (compiled train step) with and without
+   `Trajectory.record()` after every step, for a small and a ~10M-parameter model.
+2. Memory: the extra resident memory of recording 1,000 training steps of a
+   ~10M-parameter model, against the same 1,000 steps unrecorded.
+"""
+
+import os
+import resource
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import course_lib as cl  # noqa: E402  (quiets TensorFlow before it loads)
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+
+def model_of(width, depth, inputs):
+    keras.utils.set_random_seed(0)
+    layers = [keras.Input((inputs,))]
+    layers += [keras.layers.Dense(width, activation="relu", name=f"hidden{i}") for i in range(depth)]
+    layers += [keras.layers.Dense(1, name="head")]
+    model = keras.Sequential(layers)
+    model.layers[0].trainable = False  # one frozen layer, as in the lessons
+    return model
+
+
+def train_step_for(model):
+    optimizer = keras.optimizers.SGD(learning_rate=1e-3)
+
+    @tf.function
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x) - y))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    return step
+
+
+def seconds_per_step(model, batch, steps, record):
+    step = train_step_for(model)
+    x = tf.random.normal((batch, model.inputs[0].shape[1]), seed=1)
+    y = tf.zeros((batch, 1))
+    trajectory = cl.Trajectory(model) if record else None
+    for _ in range(5):  # warm up: tracing and first allocations
+        step(x, y).numpy()
+        if record:
+            trajectory.record()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(x, y).numpy()
+        if record:
+            trajectory.record()
+    return (time.perf_counter() - start) / steps
+
+
+def overhead(name, width, depth, inputs, batch, steps, repeats=3):
+    model = model_of(width, depth, inputs)
+    params = model.count_params()
+    plain, recorded = [], []
+    for _ in range(repeats):  # interleave so drifts in machine load hit both alike
+        plain.append(seconds_per_step(model, batch, steps, record=False))
+        recorded.append(seconds_per_step(model, batch, steps, record=True))
+    p, r = statistics.median(plain), statistics.median(recorded)
+    print(
+        f"{name:<8} {params:>11,d} params  batch {batch:>4}  "
+        f"{p * 1e3:8.2f} ms/step plain  {r * 1e3:8.2f} ms/step recorded  "
+        f"overhead {100 * (r - p) / p:+6.1f}%"
+    )
+
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def memory(steps=1000):
+    model = model_of(width=2236, depth=2, inputs=2236)  # about 10M parameters
+    step = train_step_for(model)
+    x, y = tf.random.normal((32, 2236), seed=1), tf.zeros((32, 1))
+    for _ in range(5):
+        step(x, y).numpy()
+    base = rss_mb()
+    for _ in range(steps):
+        step(x, y).numpy()
+    unrecorded = rss_mb()
+    trajectory = cl.Trajectory(model)
+    for _ in range(steps):
+        step(x, y).numpy()
+        trajectory.record()
+    recorded = rss_mb()
+    print(
+        f"memory: {model.count_params():,d} params, {steps} steps: "
+        f"training alone grew RSS by {unrecorded - base:.0f} MB; recording then added "
+        f"{recorded - unrecorded:.0f} MB (the record itself holds "
+        f"{trajectory.nbytes() / 2**20:.0f} MB: one initial copy plus per-step summaries)"
+    )
+
+
+if __name__ == "__main__":
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} cores")
+    overhead("small", width=64, depth=2, inputs=32, batch=32, steps=300)
+    overhead("medium", width=512, depth=3, inputs=256, batch=256, steps=100)
+    overhead("10M", width=2236, depth=2, inputs=2236, batch=256, steps=20)
+    memory()

@@ -1,0 +1,325 @@
+"""course_lib against plain TensorFlow and Keras: recording, checks, audit, plots."""
+
+import keras
+import matplotlib
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import course_lib as cl
+
+matplotlib.use("Agg")
+
+
+def one_ulp_up(value):
+    return np.nextafter(np.float32(value), np.float32(np.inf), dtype=np.float32)
+
+
+def small_model(first_trainable=True):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(4, name="body"),
+            keras.layers.Dense(1, name="head"),
+        ],
+        name="net",
+    )
+    model.get_layer("body").trainable = first_trainable
+    return model
+
+
+# Recording ---------------------------------------------------------------------
+
+
+def test_frozen_variable_that_moves_one_ulp_is_caught():
+    v = tf.Variable([1.0, 2.0, 3.0], trainable=False, name="v")
+    record = cl.Trajectory([v])
+    record.record()
+    v.assign([1.0, one_ulp_up(2.0), 3.0])
+    record.record()
+    record.record()
+    track = record.track("v")
+    assert track.identical == [True, True, False, False]
+    assert not track.frozen
+    assert track.first_change == (2, pytest.approx(2.0**-22))
+    assert record.moved == ["v"] and record.frozen == []
+
+
+def test_variable_that_moves_and_comes_back_is_not_frozen():
+    v = tf.Variable([1.0, 2.0], name="v")
+    record = cl.Trajectory([v])
+    v.assign([1.5, 2.0])
+    record.record()
+    v.assign([1.0, 2.0])
+    record.record()
+    track = record.track("v")
+    assert track.identical == [True, False, True]
+    assert not track.frozen
+    assert track.max_abs_change == [0.0, 0.5, 0.0]
+
+
+def test_negative_zero_counts_as_a_change_and_a_steady_nan_does_not():
+    zero = tf.Variable([0.0], name="zero")
+    nan = tf.Variable([np.nan], name="nan")
+    record = cl.Trajectory([zero, nan])
+    zero.assign([-0.0])
+    record.record()
+    assert not record.track("zero").frozen
+    assert record.track("nan").frozen
+
+
+def test_untouched_variables_are_frozen_and_steps_are_numbered():
+    v = tf.Variable(tf.ones((5, 5)), name="w")
+    record = cl.Trajectory([v])
+    for _ in range(4):
+        record.record()
+    assert record.steps == [0, 1, 2, 3, 4]
+    assert record.track("w").frozen and record.frozen == ["w"]
+
+
+def test_hand_written_loop_is_recorded_step_by_step():
+    w = tf.Variable([1.0, -2.0], name="w")
+    b = tf.Variable([0.5], trainable=False, name="b")
+    optimizer = keras.optimizers.SGD(learning_rate=0.1)
+    record = cl.Trajectory([w, b])
+    expected = [w.numpy().copy()]
+    for _ in range(3):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(w + b))
+        grad_w, grad_b = tape.gradient(loss, [w, b])
+        assert grad_b is None  # the tape does not watch a non-trainable variable
+        optimizer.apply_gradients([(grad_w, w)])
+        record.record()
+        expected.append(w.numpy().copy())
+    track = record.track("w")
+    np.testing.assert_array_equal(np.array(track.samples), np.array(expected, dtype=np.float64))
+    start = expected[0]
+    assert track.distance == pytest.approx([np.linalg.norm(e - start) for e in expected])
+    assert track.max_abs_change == pytest.approx([np.max(np.abs(e - start)) for e in expected])
+    assert record.track("b").frozen and record.track("b").trainable is False
+
+
+def test_gradient_tape_loop_over_a_keras_model_records_every_weight():
+    model = small_model(first_trainable=False)
+    record = cl.Trajectory(model)
+    assert [t.name for t in record.tracks] == [v.path for v in model.weights]
+    optimizer = keras.optimizers.SGD(learning_rate=0.1)
+    x, y = tf.random.normal((8, 3), seed=1), tf.ones((8, 1))
+    for _ in range(3):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x) - y))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        record.record()
+    assert record.frozen == ["net/body/kernel", "net/body/bias"]
+    assert record.moved == ["net/head/kernel", "net/head/bias"]
+    head_bias = record.track("head/bias")
+    assert head_bias.samples[-1][0] == model.get_layer("head").bias.numpy()[0]
+
+
+def test_fit_callback_records_after_every_batch():
+    model = small_model(first_trainable=False)
+    model.compile(optimizer="sgd", loss="mse")
+    callback = cl.TrajectoryCallback()
+    x, y = np.ones((12, 3), "float32"), np.zeros((12, 1), "float32")
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[callback])
+    record = callback.trajectory
+    assert record.steps == list(range(7))  # the start, then 2 epochs x 3 batches
+    assert record.frozen == ["net/body/kernel", "net/body/bias"]
+    assert "net/head/kernel" in record.moved
+    kernel = model.get_layer("head").kernel.numpy().ravel()
+    np.testing.assert_array_equal(record.track("head/kernel").samples[-1], kernel)
+
+
+def test_record_size_depends_on_resolution_not_on_parameter_count():
+    small = tf.Variable(tf.zeros((10,)), name="small")
+    large = tf.Variable(tf.zeros((1000, 1000)), name="large")
+    record = cl.Trajectory([small, large], sample_size=8)
+    for step in range(1, 6):
+        large.assign_add(tf.fill((1000, 1000), 0.5))
+        small.assign_add(tf.ones((10,)))
+        record.record()
+        assert record.track("large").distance[step] == pytest.approx(0.5 * step * 1000)
+    for track in record.tracks:
+        assert all(sample.shape == (8,) for sample in track.samples)
+    bytes_5 = record.nbytes()
+    for _ in range(5):
+        record.record()
+    per_step = (record.nbytes() - bytes_5) / 5
+    assert per_step < 300  # a few numbers per variable, not a million floats
+
+
+def test_sampled_coordinates_follow_the_real_values():
+    v = tf.Variable(tf.reshape(tf.range(100, dtype=tf.float32), (10, 10)), name="grid")
+    record = cl.Trajectory([v], sample_size=5, seed=3)
+    v.assign(v * 2.0)
+    record.record()
+    track = record.track("grid")
+    flat = v.numpy().ravel()
+    np.testing.assert_array_equal(track.samples[-1], flat[track.sample_index])
+    np.testing.assert_array_equal(track.samples[0], flat[track.sample_index] / 2)
+
+
+def test_tiny_changes_keep_a_nonzero_distance():
+    v = tf.Variable([1e-30, 1e-30], name="tiny")
+    record = cl.Trajectory([v])
+    v.assign([2e-30, 2e-30])
+    record.record()
+    assert record.track("tiny").distance[-1] == pytest.approx(np.sqrt(2) * 1e-30, rel=1e-5)
+
+
+def test_integer_variables_are_recorded():
+    counter = tf.Variable(0, dtype=tf.int64, name="counter")
+    record = cl.Trajectory([counter])
+    counter.assign_add(3)
+    record.record()
+    assert record.track("counter").max_abs_change == [0.0, 3.0]
+
+
+def test_unknown_and_ambiguous_names_say_what_is_recorded():
+    model = small_model()
+    record = cl.Trajectory(model)
+    with pytest.raises(KeyError, match="recorded: net/body/kernel"):
+        record.track("tail/kernel")
+    with pytest.raises(KeyError, match="several variables"):
+        record.track("kernel")
+
+
+def test_an_unbuilt_model_or_empty_list_is_refused_with_advice():
+    with pytest.raises(ValueError, match="build it first"):
+        cl.Trajectory(keras.Sequential([keras.layers.Dense(1)]))
+    with pytest.raises(ValueError, match="empty"):
+        cl.Trajectory([])
+    with pytest.raises(TypeError, match="tf.Variable or a Keras variable"):
+        cl.Trajectory([np.zeros(3)])
+
+
+# Checks ------------------------------------------------------------------------
+
+
+def moved_at_step_two():
+    frozen = tf.Variable([1.0, 2.0], trainable=False, name="dense/kernel")
+    trained = tf.Variable([0.0], name="dense/bias")
+    record = cl.Trajectory([frozen, trained])
+    record.record()
+    frozen.assign_add([0.0, 0.031])
+    record.record()
+    return record
+
+
+def test_problems_name_the_variable_the_change_and_the_step():
+    record = moved_at_step_two()
+    found = cl.problems(record, frozen=["dense/kernel"], trained="dense/bias")
+    assert found == [
+        "`dense/kernel` should have stayed frozen but changed by 3.1e-02 at step 2",
+        "`dense/bias` should have been trained but stayed bit-identical to its initial value "
+        "for all 2 steps",
+    ]
+    assert cl.problems(record, frozen=["dense/bias"], trained=["dense/kernel"]) == []
+
+
+def test_assertions_raise_with_the_problem_sentences():
+    record = moved_at_step_two()
+    with pytest.raises(AssertionError, match="should have stayed frozen but changed by 3.1e-02"):
+        cl.assert_frozen(record, "dense/kernel")
+    with pytest.raises(AssertionError, match="should have been trained"):
+        cl.assert_trained(record, ["dense/bias"])
+    cl.assert_frozen(record, ["dense/bias"])
+    cl.assert_trained(record, ["dense/kernel"])
+    with pytest.raises(AssertionError, match="`dense/kernel` should have stayed frozen"):
+        cl.check_trajectory(record, frozen=["dense/kernel"])
+
+
+def test_assert_bit_identical_catches_one_ulp_and_negative_zero():
+    a = np.array([1.0, 0.0], np.float32)
+    cl.assert_bit_identical(a, a.copy())
+    with pytest.raises(AssertionError, match=r"1 of 2 entries differ, first at index \(0,\)"):
+        cl.assert_bit_identical(np.array([one_ulp_up(1.0), 0.0], np.float32), a)
+    with pytest.raises(AssertionError, match="index \\(1,\\)"):
+        cl.assert_bit_identical(np.array([1.0, -0.0], np.float32), a)
+    with pytest.raises(AssertionError, match="shape"):
+        cl.assert_bit_identical(a[:1], a)
+    with pytest.raises(AssertionError, match="dtype"):
+        cl.assert_bit_identical(a.astype(np.float64), a)
+
+
+# Audit -------------------------------------------------------------------------
+
+
+class ModelWithRawVariable(keras.Model):
+    def __init__(self):
+        super().__init__(name="raw")
+        self.table = tf.Variable(tf.ones((4, 2)), trainable=False, name="table")
+        self.head = keras.layers.Dense(1, name="head")
+
+    def call(self, ids):
+        return self.head(tf.nn.embedding_lookup(self.table, ids))
+
+
+def test_audit_shows_that_keras_3_ignores_a_raw_tf_variable_attribute():
+    model = ModelWithRawVariable()
+    model(tf.constant([0, 1]))
+    table = cl.audit(model)
+    raw = table.row("table")
+    assert raw == {
+        "name": "table",
+        "shape": (4, 2),
+        "trainable": False,
+        "tracked": False,
+        "watched": False,
+        "saved": False,
+    }
+    kernel = table.row("head/kernel")
+    assert kernel["tracked"] and kernel["saved"] and kernel["watched"] and kernel["trainable"]
+    assert "table" in repr(table) and "<table>" in table._repr_html_()
+
+
+def test_audit_of_a_frozen_keras_layer_shows_the_tape_still_watches_it():
+    model = small_model(first_trainable=False)
+    row = cl.audit(model).row("body/kernel")
+    assert row["trainable"] is False and row["watched"] is True and row["saved"] is True
+
+
+def test_audit_leaves_every_value_bit_identical():
+    model = ModelWithRawVariable()
+    model(tf.constant([0, 1]))
+    before = [v.numpy().copy() for v in [*model.weights, model.table]]
+    cl.audit(model)
+    for value, variable in zip(before, [*model.weights, model.table], strict=True):
+        cl.assert_bit_identical(variable.numpy(), value)
+
+
+def test_audit_of_a_list_has_no_model_columns():
+    rows = cl.audit([tf.Variable(1.0, name="a"), tf.Variable(2.0, trainable=False, name="b")])
+    assert [(r["name"], r["watched"], r["tracked"], r["saved"]) for r in rows.rows] == [
+        ("a", True, None, None),
+        ("b", False, None, None),
+    ]
+
+
+# Plots -------------------------------------------------------------------------
+
+
+def test_plot_tells_frozen_from_moved_and_flags_surprises(tmp_path):
+    record = moved_at_step_two()  # kernel: trainable=False but moved; bias: trainable, frozen
+    fig = cl.plot_trajectory(record)
+    lines = fig.axes[0].get_lines()
+    labels = [line.get_label() for line in lines]
+    assert labels[0].startswith("! dense/kernel (trainable=False): moved")
+    assert labels[1].startswith("! dense/bias (trainable=True): frozen")
+    assert all(line.get_color() == cl.plots.SURPRISE_COLOR for line in lines)
+    path = cl.save_png(record, tmp_path / "plot.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_styles_frozen_variables_apart_from_trained_ones():
+    model = small_model(first_trainable=False)
+    record = cl.Trajectory(model)
+    model.get_layer("head").bias.assign([1.0])
+    record.record()
+    lines = cl.plot_trajectory(record).axes[0].get_lines()
+    frozen = lines[0]
+    moved = lines[3]
+    assert frozen.get_color() == cl.plots.FROZEN_COLOR and frozen.get_linestyle() == "--"
+    assert moved.get_linestyle() == "-" and moved.get_color() != cl.plots.FROZEN_COLOR
