@@ -16,7 +16,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import course_lib as cl  # noqa: E402  (quiets TensorFlow before it loads)
+# course_lib first: it quiets TensorFlow before TensorFlow loads.
+import course_lib as cl  # noqa: E402, I001
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -24,7 +25,9 @@ import tensorflow as tf  # noqa: E402
 def model_of(width, depth, inputs):
     keras.utils.set_random_seed(0)
     layers = [keras.Input((inputs,))]
-    layers += [keras.layers.Dense(width, activation="relu", name=f"hidden{i}") for i in range(depth)]
+    layers += [
+        keras.layers.Dense(width, activation="relu", name=f"hidden{i}") for i in range(depth)
+    ]
     layers += [keras.layers.Dense(1, name="head")]
     model = keras.Sequential(layers)
     model.layers[0].trainable = False  # one frozen layer, as in the lessons
@@ -39,7 +42,7 @@ def train_step_for(model):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(model(x) - y))
         grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
 
     return step

@@ -168,8 +168,8 @@ class Trajectory:
             distance, identical = tf.cond(
                 largest > 0,
                 lambda change=change: (tf.math.reduce_euclidean_norm(change), False),
-                lambda now=now, start=start, bits=bits: (
-                    tf.zeros([], change.dtype),
+                lambda now=now, start=start, bits=bits, dtype=change.dtype: (
+                    tf.zeros([], dtype),
                     _bit_identical(now, start, bits),
                 ),
             )
