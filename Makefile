@@ -8,7 +8,6 @@ STAMP  := $(VENV)/.installed
 # and the oneDNN notice, for every command below and every kernel they start.
 export TF_CPP_MIN_LOG_LEVEL := 1
 export TF_ENABLE_ONEDNN_OPTS := 0
-export MPLBACKEND := Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install demo test lab bench lint clean

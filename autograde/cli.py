@@ -1,0 +1,94 @@
+"""The `autograde` command: init a course, grade it, let students self-check, run a demo."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import course
+
+
+def cmd_init(args):
+    """Create a ready nbgrader course in DIR: config, one assignment per lesson, gradebook."""
+    ids = course.init_course(args.dir, cell_timeout=args.timeout)
+    print(f"Course ready in {Path(args.dir).resolve()}")
+    print(f"  assignments: {', '.join(ids)}")
+    print(f"  students get:  {Path(args.dir).resolve() / 'release'}")
+    print(f"  collect into:  {Path(args.dir).resolve() / 'submitted'}/<student>/<assignment>/")
+    return 0
+
+
+def print_summary(root, outcomes):
+    print("\nSummary")
+    if not outcomes:
+        print(f"  no submissions found under {Path(root).resolve() / 'submitted'}")
+    for outcome in outcomes:
+        print("  " + outcome.line())
+    print(f"\ngrades:   {Path(root).resolve() / 'grades.csv'}")
+    print(f"feedback: {Path(root).resolve() / 'feedback'}/<student>/<assignment>/*.html")
+
+
+def cmd_grade(args):
+    """Autograde every submission under DIR/submitted/, write feedback and DIR/grades.csv."""
+    outcomes = course.grade_course(args.dir, cell_timeout=args.timeout)
+    print_summary(args.dir, outcomes)
+    return 0
+
+
+def cmd_check(args):
+    """Self-check: run NOTEBOOK's visible tests and write NOTEBOOK.feedback.html beside it."""
+    from .selfcheck import check_notebook
+
+    result = check_notebook(args.notebook, cell_timeout=args.timeout)
+    for grade_id in result.passed:
+        print(f"PASS  {grade_id}")
+    for grade_id, reason in result.failed:
+        print(f"FAIL  {grade_id}: {reason}")
+    if not result.passed and not result.failed:
+        print("This notebook has no autograded tests to run.")
+    print(f"\n{len(result.passed)} passed, {len(result.failed)} failed")
+    print(f"feedback with plots: {result.feedback}")
+    return 0 if result.ok else 1
+
+
+def cmd_demo(args):
+    """Init a course in DIR, add sample submissions, grade them, and say where results are."""
+    from .demo import run_demo
+
+    return run_demo(args.dir)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="autograde",
+        description="Grade the frozen-vs-trainable lessons with nbgrader, with trajectory plots "
+        "of frozen and trainable variables in every student's feedback.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, function, *arguments):
+        command = sub.add_parser(name, help=function.__doc__, description=function.__doc__)
+        for flags, options in arguments:
+            command.add_argument(*flags, **options)
+        command.set_defaults(run=function)
+        return command
+
+    timeout = (
+        ["--timeout"],
+        {
+            "type": float,
+            "default": course.DEFAULT_CELL_TIMEOUT,
+            "metavar": "S",
+            "help": "seconds one cell may run (default: %(default)s)",
+        },
+    )
+    add("init", cmd_init, (["dir"], {"metavar": "DIR"}), timeout)
+    add("grade", cmd_grade, (["dir"], {"metavar": "DIR"}), timeout)
+    add("check", cmd_check, (["notebook"], {"metavar": "NOTEBOOK"}), timeout)
+    add("demo", cmd_demo, (["dir"], {"metavar": "DIR", "nargs": "?", "default": "demo-course"}))
+    return parser
+
+
+def main(argv=None):
+    course.prepare_environment()
+    args = build_parser().parse_args(argv)
+    sys.exit(args.run(args))

@@ -1,0 +1,244 @@
+"""An nbgrader course for the lessons: set it up, grade it, summarise it.
+
+Everything here drives nbgrader 0.9.6 through its own API (`NbGraderAPI`), its
+gradebook and its CSV export plugin; what we add lives in `preprocessors.py` and
+in the `nbgrader_config.py` that `init_course` writes.
+"""
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.plugins import CsvExportPlugin
+from traitlets.config.loader import PyFileConfigLoader
+
+LESSONS = Path(__file__).resolve().parents[1] / "notebooks"
+COURSE_ID = "frozen-vs-trainable"
+DEFAULT_CELL_TIMEOUT = 120
+
+CONFIG_TEMPLATE = '''\
+# nbgrader configuration for the frozen-vs-trainable course, written by `autograde init`.
+# It is a plain nbgrader config: `nbgrader autograde`, `nbgrader generate_feedback`,
+# `nbgrader export` and formgrader all read it too.
+c = get_config()  # noqa: F821
+
+c.CourseDirectory.course_id = "{course_id}"
+
+# Seconds one cell may run before nbgrader interrupts it and records a CellTimeoutError.
+c.Execute.timeout = {timeout}
+
+# nbgrader's autograde steps, plus one: warnings on stderr cost no points.
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "autograde.preprocessors.StderrCostsNoPoints",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+# nbgrader's feedback steps, plus one: a plain-words box above each failed test.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograde.preprocessors.ExplainFailures",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+'''
+
+
+def assignment_id(lesson):
+    """`00_variable_has_no_trainable_parameters.ipynb` is assignment `lesson00`."""
+    return f"lesson{Path(lesson).name[:2]}"
+
+
+def lessons(lessons_dir=LESSONS):
+    found = sorted(Path(lessons_dir).glob("[0-9][0-9]_*.ipynb"))
+    if not found:
+        raise SystemExit(f"No lessons (NN_*.ipynb) found in {lessons_dir}.")
+    return found
+
+
+def open_api(root, cell_timeout=None):
+    """An NbGraderAPI on the course in `root`, configured by its nbgrader_config.py."""
+    root = Path(root).resolve()
+    if not (root / "nbgrader_config.py").exists():
+        raise SystemExit(f"{root} is not a course: run `autograde init {root}` first.")
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    if cell_timeout is not None:
+        config.Execute.timeout = cell_timeout
+    coursedir = CourseDirectory(config=config)
+    coursedir.root = str(root)
+    return NbGraderAPI(coursedir, config=config)
+
+
+def _require(result, what):
+    if not result["success"]:
+        raise RuntimeError(f"{what} failed:\n{result.get('error') or result.get('log')}")
+
+
+def init_course(root, lessons_dir=LESSONS, cell_timeout=DEFAULT_CELL_TIMEOUT):
+    """Write the config, one assignment per lesson under source/, release/, and the gradebook."""
+    prepare_environment()
+    root = Path(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "nbgrader_config.py").write_text(
+        CONFIG_TEMPLATE.format(course_id=COURSE_ID, timeout=cell_timeout)
+    )
+    api = open_api(root)
+    ids = []
+    for lesson in lessons(lessons_dir):
+        aid = assignment_id(lesson)
+        target = root / "source" / aid
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(lesson, target / lesson.name)
+        _require(api.generate_assignment(aid, force=True, create=True), f"Releasing {aid}")
+        ids.append(aid)
+    return ids
+
+
+@dataclass
+class Outcome:
+    """One graded submission: the score nbgrader recorded and, if any, why it is incomplete."""
+
+    student: str
+    assignment: str
+    score: float | None = None
+    max_score: float | None = None
+    reasons: list = field(default_factory=list)
+
+    def line(self):
+        score = "not graded" if self.score is None else f"{self.score:g} / {self.max_score:g}"
+        note = f"  -- {'; '.join(self.reasons)}" if self.reasons else ""
+        return f"{self.student:<16} {self.assignment:<10} {score:>12}{note}"
+
+
+def submissions(root):
+    """(student, assignment) for every folder under submitted/."""
+    base = Path(root) / "submitted"
+    if not base.is_dir():
+        return []
+    return [
+        (student.name, assignment.name)
+        for student in sorted(p for p in base.iterdir() if p.is_dir())
+        for assignment in sorted(p for p in student.iterdir() if p.is_dir())
+    ]
+
+
+def _reasons_from_notebooks(root, student, assignment):
+    """Read the autograded notebooks for cells that could not finish, in plain words."""
+    reasons = []
+    folder = Path(root) / "autograded" / student / assignment
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                if output.output_type != "error":
+                    continue
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "a cell")
+                if output.ename == "CellTimeoutError":
+                    reasons.append(f"{grade_id} ran out of time")
+                elif output.ename == "DeadKernelError":
+                    reasons.append(f"the kernel died in {grade_id} (out of memory, or exited)")
+    return reasons
+
+
+def diagnose_submission(root, student, assignment):
+    """Say, in words an instructor can act on, why a submission folder cannot be graded fully."""
+    expected = sorted(p.name for p in (Path(root) / "source" / assignment).glob("*.ipynb"))
+    folder = Path(root) / "submitted" / student / assignment
+    found = sorted(p.name for p in folder.glob("*.ipynb"))
+    reasons = []
+    for name in expected:
+        path = folder / name
+        if not path.exists():
+            others = f" (found: {', '.join(found)})" if found else " (the folder has no notebook)"
+            reasons.append(f"{name} is missing{others}; rename or re-collect it")
+            continue
+        try:
+            nbformat.read(path, as_version=4)
+        except Exception as error:  # nbformat raises several types for a broken file
+            reasons.append(f"{name} is not a readable notebook ({type(error).__name__})")
+    return reasons
+
+
+def _reason_from_failure(result):
+    errors = [
+        line.removeprefix("[ERROR] ")
+        for line in (result.get("log") or "").splitlines()
+        if line.startswith("[ERROR]") and "see the the above traceback" not in line
+    ]
+    return "nbgrader could not autograde it: " + (errors[0] if errors else "see the log above")
+
+
+def grade_one(api, root, student, assignment):
+    """Autograde one submission and generate its feedback; never raises for a bad submission."""
+    outcome = Outcome(student, assignment, reasons=diagnose_submission(root, student, assignment))
+    result = api.autograde(assignment, student, force=True, create=True)
+    if not result["success"]:
+        outcome.reasons = outcome.reasons or [_reason_from_failure(result)]
+        return outcome
+    outcome.reasons += _reasons_from_notebooks(root, student, assignment)
+    feedback = api.generate_feedback(assignment, student, force=True)
+    if not feedback["success"]:
+        outcome.reasons.append("the feedback page could not be written")
+    return outcome
+
+
+def read_scores(root, outcomes):
+    """Fill in each outcome's score from the gradebook."""
+    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gradebook:
+        for outcome in outcomes:
+            try:
+                submission = gradebook.find_submission(outcome.assignment, outcome.student)
+            except MissingEntry:
+                continue
+            outcome.score, outcome.max_score = submission.score, submission.max_score
+
+
+def export_csv(root):
+    """nbgrader's own CSV export of the whole gradebook, to DIR/grades.csv."""
+    path = Path(root) / "grades.csv"
+    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gradebook:
+        CsvExportPlugin(to=str(path)).export(gradebook)
+    return path
+
+
+def grade_course(root, cell_timeout=None, progress=print):
+    """Grade every submission under submitted/, write feedback and grades.csv; return outcomes."""
+    prepare_environment()
+    root = Path(root).resolve()
+    api = open_api(root, cell_timeout)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        assignments = {a.name for a in gradebook.assignments}
+    outcomes = []
+    todo = submissions(root)
+    for number, (student, assignment) in enumerate(todo, start=1):
+        progress(f"[{number}/{len(todo)}] grading {student} / {assignment}")
+        if assignment not in assignments:
+            outcomes.append(
+                Outcome(student, assignment, reasons=[f"there is no assignment called {assignment!r}"])
+            )
+            continue
+        outcomes.append(grade_one(api, root, student, assignment))
+    read_scores(root, outcomes)
+    export_csv(root)
+    return outcomes
+
+
+def prepare_environment():
+    """Set up what nbgrader and the kernels it starts inherit from this process."""
+    # Quiet TensorFlow's INFO lines in every kernel (its warnings and errors still print).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    # nbgrader runs the `alembic` command to create a gradebook: find the one beside us.
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
