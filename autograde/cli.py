@@ -28,8 +28,11 @@ def print_summary(root, outcomes):
 
 
 def cmd_grade(args):
-    """Autograde every submission under DIR/submitted/, write feedback and DIR/grades.csv."""
-    outcomes = course.grade_course(args.dir, cell_timeout=args.timeout)
+    """Autograde the submissions under DIR/submitted/, write feedback and DIR/grades.csv.
+
+    Submissions graded before are skipped (as nbgrader does) unless --force is given.
+    """
+    outcomes = course.grade_course(args.dir, cell_timeout=args.timeout, force=args.force)
     print_summary(args.dir, outcomes)
     return 0
 
@@ -82,7 +85,11 @@ def build_parser():
         },
     )
     add("init", cmd_init, (["dir"], {"metavar": "DIR"}), timeout)
-    add("grade", cmd_grade, (["dir"], {"metavar": "DIR"}), timeout)
+    force = (
+        ["--force"],
+        {"action": "store_true", "help": "regrade submissions that were graded before"},
+    )
+    add("grade", cmd_grade, (["dir"], {"metavar": "DIR"}), timeout, force)
     add("check", cmd_check, (["notebook"], {"metavar": "NOTEBOOK"}), timeout)
     add("demo", cmd_demo, (["dir"], {"metavar": "DIR", "nargs": "?", "default": "demo-course"}))
     return parser

@@ -8,6 +8,7 @@ in the `nbgrader_config.py` that `init_course` writes.
 import os
 import shutil
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,13 +17,14 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins import CsvExportPlugin
+from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 
 LESSONS = Path(__file__).resolve().parents[1] / "notebooks"
 COURSE_ID = "frozen-vs-trainable"
 DEFAULT_CELL_TIMEOUT = 120
 
-CONFIG_TEMPLATE = '''\
+CONFIG_TEMPLATE = """\
 # nbgrader configuration for the frozen-vs-trainable course, written by `autograde init`.
 # It is a plain nbgrader config: `nbgrader autograde`, `nbgrader generate_feedback`,
 # `nbgrader export` and formgrader all read it too.
@@ -51,7 +53,7 @@ c.GenerateFeedback.preprocessors = [
     "autograde.preprocessors.ExplainFailures",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-'''
+"""
 
 
 def assignment_id(lesson):
@@ -178,15 +180,18 @@ def _reason_from_failure(result):
     return "nbgrader could not autograde it: " + (errors[0] if errors else "see the log above")
 
 
-def grade_one(api, root, student, assignment):
-    """Autograde one submission and generate its feedback; never raises for a bad submission."""
+def grade_one(api, root, student, assignment, force=False):
+    """Autograde one submission and generate its feedback; never raises for a bad submission.
+
+    Without `force`, nbgrader skips a submission it has already autograded.
+    """
     outcome = Outcome(student, assignment, reasons=diagnose_submission(root, student, assignment))
-    result = api.autograde(assignment, student, force=True, create=True)
+    result = api.autograde(assignment, student, force=force, create=True)
     if not result["success"]:
         outcome.reasons = outcome.reasons or [_reason_from_failure(result)]
         return outcome
     outcome.reasons += _reasons_from_notebooks(root, student, assignment)
-    feedback = api.generate_feedback(assignment, student, force=True)
+    feedback = api.generate_feedback(assignment, student, force=force)
     if not feedback["success"]:
         outcome.reasons.append("the feedback page could not be written")
     return outcome
@@ -211,8 +216,11 @@ def export_csv(root):
     return path
 
 
-def grade_course(root, cell_timeout=None, progress=print):
-    """Grade every submission under submitted/, write feedback and grades.csv; return outcomes."""
+def grade_course(root, cell_timeout=None, force=False, progress=print):
+    """Grade the submissions under submitted/, write feedback and grades.csv; return outcomes.
+
+    Like `nbgrader autograde`, this skips submissions already autograded unless `force`.
+    """
     prepare_environment()
     root = Path(root).resolve()
     api = open_api(root, cell_timeout)
@@ -224,10 +232,12 @@ def grade_course(root, cell_timeout=None, progress=print):
         progress(f"[{number}/{len(todo)}] grading {student} / {assignment}")
         if assignment not in assignments:
             outcomes.append(
-                Outcome(student, assignment, reasons=[f"there is no assignment called {assignment!r}"])
+                Outcome(
+                    student, assignment, reasons=[f"there is no assignment called {assignment!r}"]
+                )
             )
             continue
-        outcomes.append(grade_one(api, root, student, assignment))
+        outcomes.append(grade_one(api, root, student, assignment, force=force))
     read_scores(root, outcomes)
     export_csv(root)
     return outcomes
@@ -238,6 +248,8 @@ def prepare_environment():
     # Quiet TensorFlow's INFO lines in every kernel (its warnings and errors still print).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    # nbgrader's gradebook queries trip SQLAlchemy warnings that say nothing to an instructor.
+    warnings.filterwarnings("ignore", category=SAWarning)
     # nbgrader runs the `alembic` command to create a gradebook: find the one beside us.
     scripts = str(Path(sys.executable).parent)
     if scripts not in os.environ.get("PATH", "").split(os.pathsep):

@@ -71,5 +71,9 @@ class ExplainFailures(NbGraderPreprocessor):
                 "display_data",
                 data={"text/html": explanation_html(errors[0].ename, errors[0].evalue)},
             )
-            cell.outputs = [*outputs[: outputs.index(errors[0])], box, *outputs[outputs.index(errors[0]) :]]
+            cell.outputs = [
+                *outputs[: outputs.index(errors[0])],
+                box,
+                *outputs[outputs.index(errors[0]) :],
+            ]
         return cell, resources

@@ -1,0 +1,102 @@
+"""`autograde demo`: a course, four sample students, a grading run, and where to look.
+
+The samples are made from the lesson itself, so they never drift from it:
+- `ada`   submits the solutions: every autograded point;
+- `ben`   answered the first exercises and left the rest blank;
+- `cy`    solved everything, but trains the frozen layer by mistake;
+- `dee`   hands in the notebook untouched.
+"""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from . import course
+
+DEMO_ASSIGNMENT = "lesson00"
+
+# cy's mistake: take gradients for model.weights instead of model.trainable_variables.
+# The frozen layer's kernel is a trainable tf.Variable underneath, so it gets a
+# gradient and the optimizer moves it.
+MISTAKES = {
+    "lesson00": {
+        "ex3_train_head_step": '''def train_head_step(model, x, y, optimizer):
+    """One step on the layers that are trainable; returns the mean squared error."""
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(x) - y))
+    gradients = tape.gradient(loss, model.weights)
+    optimizer.apply_gradients(zip(gradients, model.weights))
+    return loss
+''',
+    },
+}
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def _solution_ids(nb):
+    return [
+        _grade_id(c)
+        for c in nb.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+    ]
+
+
+def sample_notebooks(source_path, release_path, assignment):
+    """The four sample submissions, as {student: notebook}."""
+    source = nbformat.read(source_path, as_version=4)
+    release = nbformat.read(release_path, as_version=4)
+    answers = {_grade_id(c): c.source for c in source.cells if _grade_id(c)}
+
+    partial = nbformat.from_dict(release)
+    first_half = set(_solution_ids(partial)[: max(1, len(_solution_ids(partial)) // 2)])
+    for cell in partial.cells:
+        if _grade_id(cell) in first_half:
+            cell.source = answers[_grade_id(cell)]
+
+    mistaken = nbformat.from_dict(release)
+    for cell in mistaken.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = MISTAKES[assignment].get(_grade_id(cell), answers[_grade_id(cell)])
+
+    correct = nbformat.from_dict(release)
+    for cell in correct.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = answers[_grade_id(cell)]
+    return {"ada": correct, "ben": partial, "cy": mistaken, "dee": release}
+
+
+def add_samples(root, assignment=DEMO_ASSIGNMENT):
+    """Write the sample submissions under root/submitted/<student>/<assignment>/."""
+    root = Path(root)
+    (source_path,) = (root / "source" / assignment).glob("*.ipynb")
+    release_path = root / "release" / assignment / source_path.name
+    for student, nb in sample_notebooks(source_path, release_path, assignment).items():
+        folder = root / "submitted" / student / assignment
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / source_path.name)
+
+
+def run_demo(root):
+    """Init a course in root, add the samples, grade, and print where the results are."""
+    from .cli import print_summary
+
+    root = Path(root).resolve()
+    print(f"Setting up a course in {root} ...")
+    course.init_course(root)
+    add_samples(root)
+    print(
+        "Grading four sample students (ada: correct, ben: partial, cy: moves a frozen layer, "
+        "dee: blank) ..."
+    )
+    outcomes = course.grade_course(root)
+    print_summary(root, outcomes)
+    print(
+        f"\nOpen a feedback page in a browser, e.g.\n  {root / 'feedback' / 'cy' / DEMO_ASSIGNMENT}"
+    )
+    return 0

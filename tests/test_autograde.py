@@ -1,0 +1,168 @@
+"""End to end, with the real nbgrader: init, submissions, grade, scores read back.
+
+Like nbgrader's own app tests, these run the real pipeline on a temporary course:
+the demo's four students on lesson 00, plus the solutions and the untouched student
+version of every other lesson.
+"""
+
+import csv
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+from notebook_tools import LESSONS, is_autograder_test, nbgrader_meta
+
+from autograde import course, demo
+
+
+def autograded_points(lesson):
+    nb = nbformat.read(lesson, as_version=4)
+    return sum(nbgrader_meta(c)["points"] for c in nb.cells if is_autograder_test(c))
+
+
+def points_of(lesson, grade_id):
+    nb = nbformat.read(lesson, as_version=4)
+    return sum(
+        nbgrader_meta(c)["points"]
+        for c in nb.cells
+        if is_autograder_test(c) and nbgrader_meta(c)["grade_id"] == grade_id
+    )
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """The demo, run from the command line, then the other lessons' solutions and blanks."""
+    root = tmp_path_factory.mktemp("course")
+    run = subprocess.run(
+        [sys.executable, "-m", "autograde", "demo", str(root)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    for lesson in LESSONS[1:]:
+        aid = course.assignment_id(lesson)
+        for student, source in [
+            ("solutions", lesson),
+            ("blank", root / "release" / aid / lesson.name),
+        ]:
+            folder = root / "submitted" / student / aid
+            folder.mkdir(parents=True)
+            shutil.copy(source, folder / lesson.name)
+    outcomes = course.grade_course(root, progress=lambda line: None)
+    return root, run.stdout, {(o.student, o.assignment): o for o in outcomes}
+
+
+def code_score(root, student, assignment):
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(assignment, student)
+        return submission.code_score, submission.max_code_score
+
+
+def test_demo_prints_where_grades_and_feedback_are(graded):
+    root, stdout, _ = graded
+    assert f"grades:   {root / 'grades.csv'}" in stdout
+    for student in ("ada", "ben", "cy", "dee"):
+        assert f"{student:<16} lesson00" in stdout
+        assert list((root / "feedback" / student / "lesson00").glob("*.html"))
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
+def test_solutions_earn_every_autograded_point(graded, lesson):
+    root, _, outcomes = graded
+    aid = course.assignment_id(lesson)
+    student = "ada" if aid == demo.DEMO_ASSIGNMENT else "solutions"
+    assert code_score(root, student, aid) == (autograded_points(lesson),) * 2
+    assert outcomes[(student, aid)].reasons == []
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
+def test_untouched_student_version_earns_nothing(graded, lesson):
+    root, _, _ = graded
+    aid = course.assignment_id(lesson)
+    student = "dee" if aid == demo.DEMO_ASSIGNMENT else "blank"
+    assert code_score(root, student, aid) == (0, autograded_points(lesson))
+
+
+def test_partly_answered_submission_earns_some_points_but_not_all(graded):
+    root, _, _ = graded
+    score, maximum = code_score(root, "ben", demo.DEMO_ASSIGNMENT)
+    assert 0 < score < maximum
+
+
+def test_a_frozen_layer_that_moves_loses_exactly_that_exercise(graded):
+    root, _, _ = graded
+    lesson = LESSONS[0]
+    (mistake,) = demo.MISTAKES[demo.DEMO_ASSIGNMENT]
+    lost = points_of(lesson, mistake + "_test")
+    assert lost > 0
+    assert code_score(root, "cy", "lesson00") == (
+        autograded_points(lesson) - lost,
+        autograded_points(lesson),
+    )
+    (page,) = (root / "feedback" / "cy" / "lesson00").glob("*.html")
+    text = page.read_text()
+    assert "should have stayed frozen but changed by" in text
+    assert "<code>" in text and "frozen/kernel</code>" in text
+
+
+def test_grades_csv_matches_the_gradebook(graded):
+    root, _, outcomes = graded
+    with open(root / "grades.csv", newline="") as f:
+        rows = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(f)}
+    for key, outcome in outcomes.items():
+        assert float(rows[key]["score"]) == outcome.score
+        assert float(rows[key]["max_score"]) == outcome.max_score
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
+def test_each_trajectory_exercise_feedback_carries_its_plot(graded, lesson):
+    root, _, _ = graded
+    aid = course.assignment_id(lesson)
+    student = "ada" if aid == demo.DEMO_ASSIGNMENT else "solutions"
+    autograded = nbformat.read(root / "autograded" / student / aid / lesson.name, as_version=4)
+    trajectory_tests = [
+        c for c in autograded.cells if is_autograder_test(c) and "check_trajectory(" in c.source
+    ]
+    assert trajectory_tests, f"{lesson.name} has no trajectory exercise"
+    for cell in trajectory_tests:
+        assert any("image/png" in o.get("data", {}) for o in cell.outputs), cell.source[:80]
+    page = (root / "feedback" / student / aid / (lesson.stem + ".html")).read_text()
+    assert page.count("data:image/png") >= len(trajectory_tests)
+
+
+def test_unknown_assignment_and_missing_notebook_are_reported_not_fatal(tmp_path):
+    root = tmp_path / "course"
+    course.init_course(root)
+    (root / "submitted" / "zed" / "lesson99").mkdir(parents=True)
+    (root / "submitted" / "yan" / "lesson00").mkdir(parents=True)
+    (root / "submitted" / "yan" / "lesson00" / "renamed.ipynb").write_text("{}")
+    outcomes = {o.student: o for o in course.grade_course(root, progress=lambda line: None)}
+    assert outcomes["zed"].reasons == ["there is no assignment called 'lesson99'"]
+    assert outcomes["yan"].reasons == [
+        f"{LESSONS[0].name} is missing (found: renamed.ipynb); rename or re-collect it"
+    ]
+    assert (root / "grades.csv").exists()
+
+
+def test_check_passes_a_correct_notebook_and_fails_a_blank_one(graded, tmp_path):
+    root, _, _ = graded
+    lesson = LESSONS[0]
+    correct = tmp_path / "correct" / lesson.name
+    blank = tmp_path / "blank" / lesson.name
+    correct.parent.mkdir()
+    blank.parent.mkdir()
+    shutil.copy(root / "submitted" / "ada" / "lesson00" / lesson.name, correct)
+    shutil.copy(root / "release" / "lesson00" / lesson.name, blank)
+    ok = subprocess.run(
+        [sys.executable, "-m", "autograde", "check", str(correct)], capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert " 0 failed" in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "autograde", "check", str(blank)], capture_output=True, text=True
+    )
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "FAIL" in bad.stdout and "NotImplementedError" in bad.stdout
+    feedback = blank.with_name(lesson.stem + ".feedback.html")
+    assert "What went wrong" in feedback.read_text()
