@@ -16,20 +16,11 @@ from . import course
 
 DEMO_ASSIGNMENT = "lesson00"
 
-# cy's mistake: take gradients for model.weights instead of model.trainable_variables.
-# The frozen layer's kernel is a trainable tf.Variable underneath, so it gets a
-# gradient and the optimizer moves it.
+# cy's mistake, made on the lesson's own answer: take gradients for model.weights
+# instead of model.trainable_variables. The frozen layer's kernel is a trainable
+# tf.Variable underneath, so it gets a gradient and the optimizer moves it.
 MISTAKES = {
-    "lesson00": {
-        "ex3_train_head_step": '''def train_head_step(model, x, y, optimizer):
-    """One step on the layers that are trainable; returns the mean squared error."""
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(model(x) - y))
-    gradients = tape.gradient(loss, model.weights)
-    optimizer.apply_gradients(zip(gradients, model.weights))
-    return loss
-''',
-    },
+    "lesson00": {"ex3_train_head_step": ("model.trainable_variables", "model.weights")},
 }
 
 
@@ -60,7 +51,12 @@ def sample_notebooks(source_path, release_path, assignment):
     mistaken = nbformat.from_dict(release)
     for cell in mistaken.cells:
         if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = MISTAKES[assignment].get(_grade_id(cell), answers[_grade_id(cell)])
+            cell.source = answers[_grade_id(cell)]
+            if _grade_id(cell) in MISTAKES[assignment]:
+                right, wrong = MISTAKES[assignment][_grade_id(cell)]
+                if right not in cell.source:
+                    raise RuntimeError(f"the demo's mistake no longer fits {_grade_id(cell)}")
+                cell.source = cell.source.replace(right, wrong)
 
     correct = nbformat.from_dict(release)
     for cell in correct.cells:

@@ -103,10 +103,17 @@ def audit(source):
     with tracked=False. Taught in lesson 01.
     """
     is_keras = hasattr(source, "weights") and not isinstance(source, tf.Variable)
-    variables = variables_of(source)
     if is_keras:
+        variables = list(source.weights)
         tracked_ids = {id(underlying_tf_variable(v)) for v in variables}
         variables += [v for v in _stray_variables(source) if id(v) not in tracked_ids]
+        if not variables:
+            raise ValueError(
+                f"{type(source).__name__} has no variables yet: build it first "
+                "(call it on a batch, or give it an Input) and then audit it"
+            )
+    else:
+        variables = variables_of(source)
     tf_vars = [underlying_tf_variable(v) for v in variables]
     saved = [None] * len(tf_vars)
     if is_keras and hasattr(source, "save_weights"):

@@ -1,5 +1,7 @@
 """One picture of a training run: which variables moved and which stayed frozen."""
 
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
@@ -23,7 +25,8 @@ def plot_trajectory(trajectory, title="What training did to each variable"):
     """Distance from the initial value per step, and a frozen/moved strip per variable.
 
     Variables whose `trainable` flag disagrees with what happened are marked in red
-    with a '!'. Returns the matplotlib Figure. Taught in lesson 00.
+    with a '!'. Returns the matplotlib Figure, already closed in pyplot so that a
+    notebook shows it once. Taught in lesson 00.
     """
     tracks = trajectory.tracks
     steps = np.asarray(trajectory.steps)
@@ -77,6 +80,7 @@ def plot_trajectory(trajectory, title="What training did to each variable"):
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
     )
+    plt.close(fig)
     return fig
 
 
@@ -84,9 +88,7 @@ def save_png(trajectory, path, title="What training did to each variable"):
     """Write the trajectory plot to a PNG file and close the figure.
 
     Used by the grader for feedback; taught in lesson 00."""
-    fig = plot_trajectory(trajectory, title=title)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    plot_trajectory(trajectory, title=title).savefig(path, dpi=100)
     return path
 
 
@@ -97,11 +99,14 @@ def show(trajectory, title=None):
     """
     try:
         from IPython import get_ipython
-        from IPython.display import display
+        from IPython.display import Image, display
     except ImportError:  # plain Python: no notebook to show it in
         return
     if get_ipython() is None:
         return
-    fig = plot_trajectory(trajectory, title=title or "What training did to each variable")
-    display(fig)
-    plt.close(fig)
+    # PNG bytes, not the Figure: they display the same under any matplotlib backend.
+    buffer = io.BytesIO()
+    plot_trajectory(trajectory, title=title or "What training did to each variable").savefig(
+        buffer, format="png", dpi=100
+    )
+    display(Image(buffer.getvalue(), format="png"))

@@ -146,6 +146,9 @@ class Trajectory:
             self._initial.append(tf.identity(tf_var.read_value()))
         self._indices = [tf.constant(t.sample_index, dtype=tf.int64) for t in self.tracks]
         self._summarise = tf.function(self._summaries)
+        # Each record traces its own function; TensorFlow would count those traces
+        # together and warn about "retracing" on stderr, inside whatever cell runs next.
+        self._summarise._omit_frequent_tracing_warning = True
         self.steps = []
         self.record(step=0)
 

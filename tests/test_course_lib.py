@@ -323,3 +323,32 @@ def test_plot_styles_frozen_variables_apart_from_trained_ones():
     moved = lines[3]
     assert frozen.get_color() == cl.plots.FROZEN_COLOR and frozen.get_linestyle() == "--"
     assert moved.get_linestyle() == "-" and moved.get_color() != cl.plots.FROZEN_COLOR
+
+
+def test_audit_finds_a_model_whose_only_variable_keras_ignores():
+    class OnlyRaw(keras.Model):
+        def __init__(self):
+            super().__init__(name="only_raw")
+            self.scale = tf.Variable(2.0, name="scale")
+
+        def call(self, x):
+            return x * self.scale
+
+    model = OnlyRaw()
+    model(tf.ones((1, 1)))
+    assert model.weights == []
+    row = cl.audit(model).row("scale")
+    assert row["tracked"] is False and row["saved"] is False and row["watched"] is True
+
+
+def test_show_puts_a_png_into_the_notebook_output():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shown = []
+    shell.display_pub.publish = lambda data, **kwargs: shown.append(data)
+    try:
+        cl.show(moved_at_step_two())
+    finally:
+        InteractiveShell.clear_instance()
+    assert shown and shown[0]["image/png"][:4] in (b"\x89PNG", "iVBO")
