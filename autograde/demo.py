@@ -24,6 +24,9 @@ MISTAKES = {
 }
 
 
+SOLUTION_MARKERS = {"### BEGIN SOLUTION", "### END SOLUTION"}
+
+
 def _grade_id(cell):
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
@@ -40,7 +43,14 @@ def sample_notebooks(source_path, release_path, assignment):
     """The four sample submissions, as {student: notebook}."""
     source = nbformat.read(source_path, as_version=4)
     release = nbformat.read(release_path, as_version=4)
-    answers = {_grade_id(c): c.source for c in source.cells if _grade_id(c)}
+    # A student's answer is the solution without nbgrader's markers around it.
+    answers = {
+        _grade_id(c): "\n".join(
+            line for line in c.source.splitlines() if line.strip() not in SOLUTION_MARKERS
+        )
+        for c in source.cells
+        if _grade_id(c)
+    }
 
     partial = nbformat.from_dict(release)
     first_half = set(_solution_ids(partial)[: max(1, len(_solution_ids(partial)) // 2)])

@@ -33,8 +33,8 @@ def plot_trajectory(trajectory, title="What training did to each variable"):
     fig, (top, strip) = plt.subplots(
         2,
         1,
-        figsize=(9, 3.2 + 0.35 * len(tracks)),
-        gridspec_kw={"height_ratios": [3, 0.4 + 0.25 * len(tracks)]},
+        figsize=(9, 3.6 + 0.55 * len(tracks)),
+        gridspec_kw={"height_ratios": [3 + 0.2 * len(tracks), 0.4 + 0.25 * len(tracks)]},
         constrained_layout=True,
     )
     for i, track in enumerate(tracks):
@@ -52,7 +52,8 @@ def plot_trajectory(trajectory, title="What training did to each variable"):
     top.set_ylabel("distance from initial value")
     top.set_title(title)
     top.grid(alpha=0.3)
-    top.legend(fontsize=8, loc="upper left", frameon=True)
+    # Below the axes, so the verdicts never cover a line.
+    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.22), frameon=False)
 
     changed = np.array([[not same for same in t.identical] for t in tracks], dtype=float)
     strip.imshow(

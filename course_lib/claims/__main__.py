@@ -1,7 +1,7 @@
 """Check every claim of the four documents under Keras 3 and legacy Keras 2, and print the ledger.
 
 With no option, print a table to read in the terminal; --json prints the records,
---markdown the student page (notebooks/claims.md). Takes some 20 seconds: each Keras
+--markdown the student page (notebooks/claims.md). Takes 10 to 20 seconds: each Keras
 runs in its own Python process, both at once.
 """
 
@@ -19,7 +19,12 @@ def main(argv=None):
     form.add_argument("--markdown", action="store_true", help="print the student page")
     args = parser.parse_args(argv)
     records = run()
-    print(to_json(records) if args.json else to_markdown(records) if args.markdown else to_table(records))
+    if args.json:
+        text = to_json(records)
+    else:
+        text = to_markdown(records) if args.markdown else to_table(records)
+    sys.stdout.reconfigure(encoding="utf-8")  # the page is UTF-8 whatever the locale
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 1 if any("error" in (r["keras3"], r["keras2"]) for r in records) else 0
 
 

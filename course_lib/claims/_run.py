@@ -23,9 +23,16 @@ def check_all():
         tf.keras.utils.set_random_seed(0)  # the same values, hence the same evidence, every run
         try:
             seen = claim.check()
-            result = {"verdict": VERDICTS[seen.holds], "evidence": seen.evidence, "figures": seen.figures}
+            result = {
+                "verdict": VERDICTS[seen.holds],
+                "evidence": seen.evidence,
+                "figures": seen.figures,
+            }
         except Exception as e:  # a check that breaks is reported, not hidden
-            result = {"verdict": "error", "evidence": f"the check failed: {type(e).__name__}: {short(e)}"}
+            result = {
+                "verdict": "error",
+                "evidence": f"the check failed: {type(e).__name__}: {short(e)}",
+            }
             result["figures"] = ""
         results[claim.id] = result
     return results

@@ -53,7 +53,9 @@ def run():
     """Check every claim under Keras 3 and Keras 2, in two subprocesses at once; return the records."""
     with ThreadPoolExecutor(len(KERASES)) as pool:
         results = dict(zip(KERASES, pool.map(_check_in_subprocess, KERASES), strict=True))
-    return [record(claim, results["keras3"][claim.id], results["keras2"][claim.id]) for claim in CLAIMS]
+    return [
+        record(claim, results["keras3"][claim.id], results["keras2"][claim.id]) for claim in CLAIMS
+    ]
 
 
 def record(claim, k3, k2):
@@ -62,7 +64,9 @@ def record(claim, k3, k2):
         evidence = f"Keras 3 and Keras 2: {k3['evidence']}."
     else:
         evidence = f"Keras 3: {k3['evidence']}. Keras 2: {k2['evidence']}."
-    figures = {"keras3": k3["figures"], "keras2": k2["figures"]} if k3["figures"] or k2["figures"] else {}
+    figures = (
+        {"keras3": k3["figures"], "keras2": k2["figures"]} if k3["figures"] or k2["figures"] else {}
+    )
     return {
         "id": claim.id,
         "seed": claim.seed,
@@ -103,9 +107,15 @@ def to_table(records, width=100):
     """A plain-text table for the terminal: each claim with both verdicts, then what is true."""
     name = max(len(r["id"]) for r in records) + 2
     text = width - name - 24
-    lines = [f"Claims ledger: {len(records)} claims from {len(DOCUMENTS)} documents ({versions()}).", ""]
+    lines = [
+        f"Claims ledger: {len(records)} claims from {len(DOCUMENTS)} documents ({versions()}).",
+        "",
+    ]
     for seed, title in DOCUMENTS.values():
-        lines += [f"{seed}: {title}", f"{'id':<{name}}{'Keras 3':<12}{'Keras 2':<12}claim / what is true"]
+        lines += [
+            f"{seed}: {title}",
+            f"{'id':<{name}}{'Keras 3':<12}{'Keras 2':<12}claim / what is true",
+        ]
         for r in (r for r in records if r["seed"] == seed):
             k2 = r["keras2"] + ("" if r["agree"] else " *")
             said = textwrap.wrap(r["claim"], text) + textwrap.wrap(
@@ -157,10 +167,19 @@ def to_markdown(records):
     ]
     for seed, title in DOCUMENTS.values():
         mine = [r for r in records if r["seed"] == seed]
-        out += ["", f"## {seed}: {title}", "", "| claim | Keras 3 | Keras 2 | checked |", "|---|---|---|---|"]
-        out += [f"| [`{r['id']}`](#{r['id']}) | {r['keras3']} | {r['keras2']} | {r['claim']} |" for r in mine]
+        out += [
+            "",
+            f"## {seed}: {title}",
+            "",
+            "| claim | Keras 3 | Keras 2 | checked |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| [`{r['id']}`](#{r['id']}) | {r['keras3']} | {r['keras2']} | {r['claim']} |"
+            for r in mine
+        ]
         for r in mine:
-            differs = "" if r["agree"] else " (the two Kerases disagree)"
+            differs = "" if r["agree"] else " The two Kerases disagree."
             out += [
                 "",
                 f"### `{r['id']}`",

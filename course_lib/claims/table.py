@@ -5,8 +5,14 @@ from typing import NamedTuple
 from . import checks as c
 
 DOCUMENTS = {
-    "000": ("000_573c4e67482a2f4b.txt", "Why does a TensorFlow 'Variable' have no trainable parameters?"),
-    "001": ("001_ee1eae99ef4df45e.txt", "How can I create non-trainable variables in TensorFlow v2?"),
+    "000": (
+        "000_573c4e67482a2f4b.txt",
+        "Why does a TensorFlow 'Variable' have no trainable parameters?",
+    ),
+    "001": (
+        "001_ee1eae99ef4df45e.txt",
+        "How can I create non-trainable variables in TensorFlow v2?",
+    ),
     "002": ("002_2e3c18d1a8a51326.txt", "How can TensorFlow operations be made non-trainable?"),
     "003": ("003_cb960b49ea4d6ef6.txt", "Why is a TensorFlow variable unfrozen within a graph?"),
 }

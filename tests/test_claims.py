@@ -1,0 +1,168 @@
+"""The claims ledger: every verdict pinned, every quote real, the student page up to date.
+
+The ledger costs some 20 seconds (two Python processes, one per Keras), so it runs once
+for this module, through the real command `python -m course_lib.claims --json`.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course_lib.claims import ledger
+from course_lib.claims.table import CLAIMS, DOCUMENTS
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "seeds"
+REGENERATE = "python -m course_lib.claims --markdown > notebooks/claims.md"
+
+# What running each claim gives today, as (Keras 3, Keras 2). An upgrade of TensorFlow or
+# Keras that changes one fails test_verdict_is_unchanged, which names the claim: re-read its
+# evidence, fix its correction in course_lib/claims/table.py, update it here, regenerate the page.
+EXPECTED = {
+    "000-trainable-flag": ("false", "false"),
+    "000-unused-ignored": ("true", "true"),
+    "000-ex1-output": ("false", "false"),
+    "000-ex1-gradient-x": ("false", "false"),
+    "000-ex2-weights-biases": ("true", "true"),
+    "000-ex2-updates": ("true", "true"),
+    "000-ex3-intermediate": ("false", "false"),
+    "000-ex3-trained": ("false", "false"),
+    "001-default-trainable": ("true", "true"),
+    "001-ex1-status": ("true", "true"),
+    "001-ex1-assign": ("true", "true"),
+    "001-ex1-gradient-none": ("true", "true"),
+    "001-unpredictable": ("untestable", "untestable"),
+    "001-initial-value": ("false", "false"),
+    "001-ex2-embedding-unchanged": ("true", "true"),
+    "001-ex2-dense-trained": ("true", "false"),
+    "001-ex2-tracked": ("false", "true"),
+    "001-ex3-learning-rate": ("false", "false"),
+    "002-stop-gradient": ("true", "true"),
+    "002-optimizer-ignores": ("false", "false"),
+    "002-speed": ("false", "false"),
+    "002-ex1-excludes": ("true", "true"),
+    "002-ex1-only-output": ("false", "false"),
+    "002-ex2-bias": ("true", "true"),
+    "002-ex3-conv-weights": ("false", "false"),
+    "003-case1-var1": ("true", "true"),
+    "003-case1-var2": ("true", "true"),
+    "003-gradients-calculated": ("false", "false"),
+    "003-apply-ignores": ("false", "false"),
+    "003-case2-set-trainable": ("false", "false"),
+    "003-case3-recompile": ("true", "true"),
+    "003-case3-frozen": ("true", "true"),
+}
+FIELDS = {
+    "id": str,
+    "seed": str,
+    "quote": str,
+    "claim": str,
+    "keras3": str,
+    "keras2": str,
+    "agree": bool,
+    "evidence": str,
+    "correction": str,
+    "measurements": dict,
+}
+
+
+def squeeze(text):
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def records():
+    """The ledger's records, from one run of `python -m course_lib.claims --json`."""
+    done = subprocess.run(
+        [sys.executable, "-m", "course_lib.claims", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"the ledger failed:\n{done.stderr[-3000:]}"
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def by_id(records):
+    return {r["id"]: r for r in records}
+
+
+def test_json_output_is_one_record_per_claim_in_table_order(records):
+    assert [r["id"] for r in records] == [c.id for c in CLAIMS]
+
+
+def test_every_record_has_the_documented_fields(records):
+    for r in records:
+        assert {k: type(v) for k, v in r.items()} == FIELDS, r["id"]
+        assert r["keras3"] in ledger.VERDICTS and r["keras2"] in ledger.VERDICTS, r["id"]
+        assert r["agree"] == (r["keras3"] == r["keras2"]), r["id"]
+        assert r["seed"] in {name for name, _ in DOCUMENTS.values()}, r["id"]
+        assert r["evidence"].startswith("Keras 3"), r["id"]
+        assert r["correction"].endswith("."), r["id"]
+
+
+def test_every_claim_has_a_pinned_verdict():
+    assert [c.id for c in CLAIMS] == list(EXPECTED)
+
+
+@pytest.mark.parametrize("claim_id", EXPECTED)
+def test_verdict_is_unchanged(by_id, claim_id):
+    r = by_id[claim_id]
+    got, expected = (r["keras3"], r["keras2"]), EXPECTED[claim_id]
+    assert got == expected, (
+        f"{claim_id} ({r['seed']}): {r['quote']!r} was {expected} as (Keras 3, Keras 2), "
+        f"is now {got}. Evidence: {r['evidence']}"
+    )
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
+def test_quote_occurs_in_its_document(claim):
+    text = (SEEDS / claim.seed).read_text(encoding="utf-8")
+    assert squeeze(claim.quote) in squeeze(text), (
+        f"{claim.id}: {claim.quote!r} is not in {claim.seed}"
+    )
+
+
+def test_at_least_25_claims_cover_all_four_documents():
+    assert len(CLAIMS) >= 25
+    assert {c.seed for c in CLAIMS} == {name for name, _ in DOCUMENTS.values()}
+    assert len({c.id for c in CLAIMS}) == len(CLAIMS)
+    assert all(c.seed.startswith(c.id[:3]) for c in CLAIMS)
+
+
+def test_speed_claim_carries_its_rule_and_both_measurements(by_id):
+    r = by_id["002-speed"]
+    assert "rule: true only if" in r["evidence"]
+    assert set(r["measurements"]) == {"keras3", "keras2"}
+    assert all("eager: median ms per step" in m for m in r["measurements"].values())
+    assert all(not r["measurements"] for r in by_id.values() if r["id"] != "002-speed")
+
+
+def test_student_page_is_up_to_date(records):
+    page = ledger.PAGE.read_text(encoding="utf-8")
+    fresh = ledger.to_markdown(records)
+    stale = [(a, b) for a, b in zip(page.splitlines(), fresh.splitlines(), strict=False) if a != b]
+    assert page == fresh, (
+        f"{ledger.PAGE.relative_to(ROOT)} is stale; regenerate it with `{REGENERATE}`. "
+        f"First difference: {stale[:1] or 'length'}"
+    )
+
+
+def test_terminal_table_lists_every_claim_and_the_disagreements(records):
+    table = ledger.to_table(records)
+    assert all(r["id"] in table for r in records)
+    assert "* Keras 2 and Keras 3 disagree: 001-ex2-dense-trained, 001-ex2-tracked." in table
+
+
+def test_keras2_child_gets_legacy_keras_and_keras3_child_does_not(monkeypatch):
+    monkeypatch.setenv("TF_USE_LEGACY_KERAS", "1")
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    assert ledger._env("keras2")["TF_USE_LEGACY_KERAS"] == "1"
+    assert "TF_USE_LEGACY_KERAS" not in ledger._env("keras3")
+    assert ledger._env("keras3")["TF_ENABLE_ONEDNN_OPTS"] == "0"
