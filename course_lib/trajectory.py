@@ -123,8 +123,16 @@ class Trajectory:
     Taught in lesson 00 (hand-written loops), lesson 01 (Keras models and `fit`).
     """
 
-    def __init__(self, source, sample_size=8, seed=0):
-        """Save each variable's initial value and record step 0."""
+    def __init__(self, source, sample_size=8, every=1, seed=0):
+        """Save each variable's initial value and record step 0.
+
+        `every=k` summarises every k-th call of `record()` only: k times cheaper, and
+        "frozen" then means bit-identical at every *recorded* step.
+        """
+        if int(every) < 1:
+            raise ValueError(f"every must be a whole number of steps, 1 or more; got {every!r}")
+        self.every = int(every)
+        self._calls = 0
         self.variables = variables_of(source)
         self._tf_variables = [underlying_tf_variable(v) for v in self.variables]
         rng = np.random.default_rng(seed)
@@ -150,7 +158,7 @@ class Trajectory:
         # together and warn about "retracing" on stderr, inside whatever cell runs next.
         self._summarise._omit_frequent_tracing_warning = True
         self.steps = []
-        self.record(step=0)
+        self._snapshot(step=0)
 
     def _summaries(self):
         """Every variable's (distance, max |change|, identical?) and samples, as two vectors."""
@@ -188,8 +196,15 @@ class Trajectory:
         return tf.concat(numbers, 0), tf.concat(samples, 0)
 
     def record(self, step=None):
-        """Add one recorded step (by default numbered after the last one)."""
-        step = len(self.steps) if step is None else int(step)
+        """Call after each training step; summarises it (or every k-th one, see `every`).
+
+        Steps are numbered by the calls of `record()` unless you give `step`.
+        """
+        self._calls += 1
+        if self._calls % self.every == 0:
+            self._snapshot(self._calls if step is None else int(step))
+
+    def _snapshot(self, step):
         numbers, samples = self._summarise()
         numbers, samples = numbers.numpy().reshape(-1, 3), samples.numpy()
         offset = 0
@@ -245,14 +260,14 @@ class TrajectoryCallback(keras.callbacks.Callback):
     A second `fit()` with the same callback continues the same record. Taught in lesson 03.
     """
 
-    def __init__(self, sample_size=8):
+    def __init__(self, sample_size=8, every=1):
         super().__init__()
-        self.sample_size = sample_size
+        self.sample_size, self.every = sample_size, every
         self.trajectory = None
 
     def on_train_begin(self, logs=None):
         if self.trajectory is None:  # the model is built by now
-            self.trajectory = Trajectory(self.model, sample_size=self.sample_size)
+            self.trajectory = Trajectory(self.model, sample_size=self.sample_size, every=self.every)
 
     def on_train_batch_end(self, batch, logs=None):
         self.trajectory.record()

@@ -352,3 +352,15 @@ def test_show_puts_a_png_into_the_notebook_output():
     finally:
         InteractiveShell.clear_instance()
     assert shown and shown[0]["image/png"][:4] in (b"\x89PNG", "iVBO")
+
+
+def test_every_k_steps_summarises_only_those_steps():
+    v = tf.Variable([0.0], name="v")
+    record = cl.Trajectory([v], every=3)
+    for _ in range(7):
+        v.assign_add([1.0])
+        record.record()
+    assert record.steps == [0, 3, 6]
+    assert record.track("v").max_abs_change == [0.0, 3.0, 6.0]
+    with pytest.raises(ValueError, match="1 or more"):
+        cl.Trajectory([v], every=0)
