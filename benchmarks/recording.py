@@ -4,13 +4,14 @@
 
 1. Time overhead: a GradientTape training loop (compiled train step) with and without
    `Trajectory.record()` after every step (and with `every=10`), for three model sizes.
-2. Memory: the extra resident memory of recording 1,000 training steps of a
-   ~10M-parameter model, against the same 1,000 steps unrecorded.
+2. Memory: the peak resident memory of 1,000 training steps of a ~10M-parameter model,
+   recorded and not, each in a fresh process.
 """
 
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 
@@ -82,35 +83,41 @@ def overhead(name, width, depth, inputs, batch, steps, repeats=3):
     )
 
 
-def rss_mb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+def peak_rss_mb(steps, record):
+    """Train a ~10M-parameter model for `steps` steps; return this process's peak RSS."""
+    model = model_of(width=2236, depth=2, inputs=2236)
+    step = train_step_for(model)
+    x, y = tf.random.normal((32, 2236), seed=1), tf.zeros((32, 1))
+    trajectory = cl.Trajectory(model) if record else None
+    for _ in range(steps):
+        step(x, y).numpy()
+        if record:
+            trajectory.record()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def memory(steps=1000):
-    model = model_of(width=2236, depth=2, inputs=2236)  # about 10M parameters
-    step = train_step_for(model)
-    x, y = tf.random.normal((32, 2236), seed=1), tf.zeros((32, 1))
-    for _ in range(5):
-        step(x, y).numpy()
-    base = rss_mb()
-    for _ in range(steps):
-        step(x, y).numpy()
-    unrecorded = rss_mb()
-    trajectory = cl.Trajectory(model)
-    for _ in range(steps):
-        step(x, y).numpy()
-        trajectory.record()
-    recorded = rss_mb()
+    """Peak memory of two fresh processes, alike but for recording."""
+    peaks = {}
+    for mode in ("plain", "recorded"):
+        child = subprocess.run(
+            [sys.executable, __file__, "--memory-child", mode, str(steps)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        peaks[mode] = float(child.stdout.split()[-1])
     print(
-        f"memory: {model.count_params():,d} params, {steps} steps: "
-        f"training alone grew RSS by {unrecorded - base:.0f} MB; recording then added "
-        f"{recorded - unrecorded:.0f} MB (the record itself holds "
-        f"{trajectory.nbytes() / 2**20:.0f} MB: one initial copy plus per-step summaries)"
+        f"memory: ~10M params, {steps} steps: peak RSS {peaks['plain']:.0f} MB plain, "
+        f"{peaks['recorded']:.0f} MB recorded: recording added "
+        f"{peaks['recorded'] - peaks['plain']:.0f} MB"
     )
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--memory-child"]:
+        print(peak_rss_mb(int(sys.argv[3]), record=sys.argv[2] == "recorded"))
+        sys.exit()
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} cores")
     overhead("small", width=64, depth=2, inputs=32, batch=32, steps=300)
     overhead("medium", width=512, depth=3, inputs=256, batch=256, steps=100)

@@ -173,7 +173,8 @@ class Trajectory:
             if change.shape.num_elements() == 0:
                 largest = tf.zeros([], change.dtype)
             else:
-                largest = tf.reduce_max(tf.abs(change))
+                # Two read-only reductions instead of writing |change| out in full.
+                largest = tf.maximum(tf.reduce_max(change), -tf.reduce_min(change))
             # Only a variable that looks unchanged needs the bit-level test (-0.0, NaN),
             # and only one that moved needs its distance: skip the pass that is not needed.
             distance, identical = tf.cond(
