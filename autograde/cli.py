@@ -1,6 +1,7 @@
 """The `autograde` command: init a course, grade it, let students self-check, run a demo."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,7 +33,9 @@ def cmd_grade(args):
 
     Submissions graded before are skipped (as nbgrader does) unless --force is given.
     """
-    outcomes = course.grade_course(args.dir, cell_timeout=args.timeout, force=args.force)
+    outcomes = course.grade_course(
+        args.dir, cell_timeout=args.timeout, force=args.force, jobs=args.jobs
+    )
     print_summary(args.dir, outcomes)
     return 0
 
@@ -89,7 +92,16 @@ def build_parser():
         ["--force"],
         {"action": "store_true", "help": "regrade submissions that were graded before"},
     )
-    add("grade", cmd_grade, (["dir"], {"metavar": "DIR"}), timeout, force)
+    jobs = (
+        ["--jobs"],
+        {
+            "type": int,
+            "default": os.cpu_count() or 1,
+            "metavar": "N",
+            "help": "submissions graded at once (default: the number of cores, %(default)s)",
+        },
+    )
+    add("grade", cmd_grade, (["dir"], {"metavar": "DIR"}), timeout, force, jobs)
     add("check", cmd_check, (["notebook"], {"metavar": "NOTEBOOK"}), timeout)
     add("demo", cmd_demo, (["dir"], {"metavar": "DIR", "nargs": "?", "default": "demo-course"}))
     return parser

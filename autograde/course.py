@@ -5,10 +5,13 @@ gradebook and its CSV export plugin; what we add lives in `preprocessors.py` and
 in the `nbgrader_config.py` that `init_course` writes.
 """
 
+import json
 import os
 import shutil
+import subprocess
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +26,8 @@ from traitlets.config.loader import PyFileConfigLoader
 LESSONS = Path(__file__).resolve().parents[1] / "notebooks"
 COURSE_ID = "frozen-vs-trainable"
 DEFAULT_CELL_TIMEOUT = 120
+DEFAULT_SUBMISSION_TIMEOUT = 600
+DEFAULT_MEMORY_GB = 4.0
 
 CONFIG_TEMPLATE = """\
 # nbgrader configuration for the frozen-vs-trainable course, written by `autograde init`.
@@ -32,12 +37,22 @@ c = get_config()  # noqa: F821
 
 c.CourseDirectory.course_id = "{course_id}"
 
-# Seconds one cell may run before nbgrader interrupts it and records a CellTimeoutError.
+# Limits. A cell may run {timeout} s, a whole notebook {submission_timeout} s; past them
+# nbgrader records an error and the test cells left get 0 (autograde.preprocessors.LimitedExecute).
 c.Execute.timeout = {timeout}
+c.LimitedExecute.submission_timeout = {submission_timeout}
+# Each student's kernel (autograde.sandbox.SandboxedKernelManager): at most {memory_gb} GiB of memory; under bubblewrap (if installed), no
+# network, a read-only file system but for its own folder, and this course folder hidden.
+c.SandboxedKernelManager.memory_limit_gb = {memory_gb}
+c.SandboxedKernelManager.hidden_paths = ["{root}"]
+# Long outputs are cut (nbgrader's LimitOutput), and deleted grade cells are put back.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+c.OverwriteCells.add_missing_cells = True
 
-# nbgrader's autograde steps, plus one: warnings on stderr cost no points.
+# nbgrader's autograde steps, with our Execute and one more: warnings cost no points.
 c.Autograde.autograde_preprocessors = [
-    "nbgrader.preprocessors.Execute",
+    "autograde.preprocessors.LimitedExecute",
     "autograde.preprocessors.StderrCostsNoPoints",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
@@ -75,7 +90,8 @@ def open_api(root, cell_timeout=None):
         raise SystemExit(f"{root} is not a course: run `autograde init {root}` first.")
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     if cell_timeout is not None:
-        config.Execute.timeout = cell_timeout
+        config.Execute.timeout = int(cell_timeout)
+    config.SandboxedKernelManager.hidden_paths = [str(root)]  # right even if the course moved
     coursedir = CourseDirectory(config=config)
     coursedir.root = str(root)
     return NbGraderAPI(coursedir, config=config)
@@ -86,13 +102,25 @@ def _require(result, what):
         raise RuntimeError(f"{what} failed:\n{result.get('error') or result.get('log')}")
 
 
-def init_course(root, lessons_dir=LESSONS, cell_timeout=DEFAULT_CELL_TIMEOUT):
+def init_course(
+    root,
+    lessons_dir=LESSONS,
+    cell_timeout=DEFAULT_CELL_TIMEOUT,
+    submission_timeout=DEFAULT_SUBMISSION_TIMEOUT,
+    memory_gb=DEFAULT_MEMORY_GB,
+):
     """Write the config, one assignment per lesson under source/, release/, and the gradebook."""
     prepare_environment()
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     (root / "nbgrader_config.py").write_text(
-        CONFIG_TEMPLATE.format(course_id=COURSE_ID, timeout=cell_timeout)
+        CONFIG_TEMPLATE.format(
+            course_id=COURSE_ID,
+            timeout=int(cell_timeout),
+            submission_timeout=int(submission_timeout),
+            memory_gb=float(memory_gb),
+            root=root,
+        )
     )
     api = open_api(root)
     ids = []
@@ -216,28 +244,64 @@ def export_csv(root):
     return path
 
 
-def grade_course(root, cell_timeout=None, force=False, progress=print):
+def _grade_in_worker(root, student, assignment, cell_timeout, force, hard_limit):
+    """Run autograde.worker for one submission; turn whatever happens into an Outcome."""
+    command = [sys.executable, "-m", "autograde.worker", str(root), student, assignment]
+    command += ["--force"] if force else []
+    command += ["--timeout", str(cell_timeout)] if cell_timeout is not None else []
+    outcome = Outcome(student, assignment)
+    try:
+        run = subprocess.run(command, capture_output=True, text=True, timeout=hard_limit)
+    except subprocess.TimeoutExpired:
+        outcome.reasons.append(f"grading was stopped by force after {hard_limit:.0f} s")
+        return outcome
+    lines = run.stdout.strip().splitlines()
+    if run.returncode == 0 and lines:
+        outcome.reasons = json.loads(lines[-1])
+    else:
+        last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+        outcome.reasons.append(f"the grader failed on this submission: {last}")
+    return outcome
+
+
+def grade_course(root, cell_timeout=None, force=False, jobs=1, progress=print):
     """Grade the submissions under submitted/, write feedback and grades.csv; return outcomes.
 
-    Like `nbgrader autograde`, this skips submissions already autograded unless `force`.
+    Each submission is graded in a process of its own, `jobs` at a time. Like `nbgrader
+    autograde`, this skips submissions already autograded unless `force`.
     """
     prepare_environment()
     root = Path(root).resolve()
-    api = open_api(root, cell_timeout)
+    config = open_api(root).config
+    hard_limit = config.LimitedExecute.get("submission_timeout", DEFAULT_SUBMISSION_TIMEOUT) + 120
+    todo = submissions(root)
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         assignments = {a.name for a in gradebook.assignments}
-    outcomes = []
-    todo = submissions(root)
-    for number, (student, assignment) in enumerate(todo, start=1):
-        progress(f"[{number}/{len(todo)}] grading {student} / {assignment}")
-        if assignment not in assignments:
-            outcomes.append(
-                Outcome(
-                    student, assignment, reasons=[f"there is no assignment called {assignment!r}"]
-                )
+        # Students are added here, one writer at a time, so that parallel workers never
+        # race to create the same student; each worker then writes only its own submission.
+        for student in sorted({student for student, _ in todo}):
+            gradebook.update_or_create_student(student)
+
+    outcomes, runnable = [], []
+    for student, assignment in todo:
+        if assignment in assignments:
+            runnable.append((student, assignment))
+        else:
+            reason = f"there is no assignment called {assignment!r}"
+            outcomes.append(Outcome(student, assignment, reasons=[reason]))
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [
+            pool.submit(_grade_in_worker, root, s, a, cell_timeout, force, hard_limit)
+            for s, a in runnable
+        ]
+        for done, future in enumerate(as_completed(futures), start=1):
+            outcome = future.result()
+            outcomes.append(outcome)
+            bar = "#" * (20 * done // len(futures))
+            progress(
+                f"[{bar:<20}] {done}/{len(futures)} graded: {outcome.student} / {outcome.assignment}"
             )
-            continue
-        outcomes.append(grade_one(api, root, student, assignment, force=force))
+    outcomes.sort(key=lambda o: (o.student, o.assignment))
     read_scores(root, outcomes)
     export_csv(root)
     return outcomes

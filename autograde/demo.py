@@ -7,6 +7,7 @@ The samples are made from the lesson itself, so they never drift from it:
 - `dee`   hands in the notebook untouched.
 """
 
+import os
 import shutil
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def run_demo(root):
         "Grading four sample students (ada: correct, ben: partial, cy: moves a frozen layer, "
         "dee: blank) ..."
     )
-    outcomes = course.grade_course(root)
+    outcomes = course.grade_course(root, jobs=os.cpu_count() or 1)
     print_summary(root, outcomes)
     print(
         f"\nOpen a feedback page in a browser, e.g.\n  {root / 'feedback' / 'cy' / DEMO_ASSIGNMENT}"

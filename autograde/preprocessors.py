@@ -1,4 +1,4 @@
-"""Two nbgrader preprocessors: warnings cost no points, and failures explain themselves.
+"""nbgrader preprocessors: warnings cost no points, failures explain themselves, limits hold.
 
 Both follow nbgrader's own pattern (one preprocessor, wired in through the
 converters' configurable lists in `nbgrader_config.py`).
@@ -6,10 +6,16 @@ converters' configurable lists in `nbgrader_config.py`).
 
 import html
 import re
+import time
 
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
+from traitlets import Integer
+
+from .sandbox import SandboxedKernelManager
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -77,3 +83,61 @@ class ExplainFailures(NbGraderPreprocessor):
                 *outputs[outputs.index(errors[0]) :],
             ]
         return cell, resources
+
+
+def error_output(ename, evalue):
+    return NotebookNode(
+        output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
+    )
+
+
+class LimitedExecute(Execute):
+    """nbgrader's Execute with a time budget per submission and no credit after a crash.
+
+    A cell still has `timeout` seconds; the whole notebook has `submission_timeout`.
+    When the kernel dies (a memory bomb, `os._exit()`, a killed process) or the budget
+    runs out, every autograder test cell that did not run gets an error output saying
+    why, so it scores 0: stock nbgrader would give full marks to a test cell that
+    never ran, since it has no error output.
+    """
+
+    submission_timeout = Integer(
+        600, help="Seconds the whole notebook may run before the rest is skipped."
+    ).tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        # Before Execute's own default (a plain AsyncKernelManager) can take the place.
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._deadline = time.monotonic() + self.submission_timeout
+        self._cell_timeout = self.timeout
+        self._stopped = None  # why the rest of the notebook does not run
+        try:
+            return super().preprocess(nb, resources, km)
+        except DeadKernelError:  # died between cells, or while shutting down
+            return self.nb, self.resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if self._stopped is None and time.monotonic() >= self._deadline:
+            self._stopped = f"the notebook used up its {self.submission_timeout} s in total"
+        if self._stopped is not None:
+            if cell.cell_type == "code":
+                cell.outputs = [error_output("NotRun", f"Not run: {self._stopped}.")]
+            return cell, resources
+        self.timeout = max(1, min(self._cell_timeout, int(self._deadline - time.monotonic())))
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._stopped = (
+                "the kernel died in an earlier cell (out of memory, or the code ended the process)"
+            )
+            cell.outputs.append(
+                error_output(
+                    "DeadKernelError",
+                    "The kernel died while running this cell: it ran out of memory, or the "
+                    "code ended the Python process (os._exit, a kill signal).",
+                )
+            )
+            return cell, resources
