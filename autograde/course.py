@@ -50,6 +50,17 @@ c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 c.OverwriteCells.add_missing_cells = True
 
+# nbgrader's clean-up of a submission, plus one step that keeps a duplicated grade cell
+# from stopping the grading of the whole submission.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "autograde.preprocessors.ForgetDuplicateCells",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # nbgrader's autograde steps, with our Execute and one more: warnings cost no points.
 c.Autograde.autograde_preprocessors = [
     "autograde.preprocessors.LimitedExecute",
@@ -177,6 +188,9 @@ def _reasons_from_notebooks(root, student, assignment):
                     reasons.append(f"{grade_id} ran out of time")
                 elif output.ename == "DeadKernelError":
                     reasons.append(f"the kernel died in {grade_id} (out of memory, or exited)")
+                elif output.ename == "TamperingDetected":
+                    replaced = output.evalue.split(" replaced ", 1)[-1].split(", which")[0]
+                    reasons.append(f"{grade_id} was not run: the notebook replaced {replaced}")
     return reasons
 
 

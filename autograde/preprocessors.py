@@ -4,6 +4,7 @@ Both follow nbgrader's own pattern (one preprocessor, wired in through the
 converters' configurable lists in `nbgrader_config.py`).
 """
 
+import ast
 import html
 import re
 import time
@@ -15,6 +16,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Integer
 
+from . import guard
 from .sandbox import SandboxedKernelManager
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -114,10 +116,36 @@ class LimitedExecute(Execute):
         self._deadline = time.monotonic() + self.submission_timeout
         self._cell_timeout = self.timeout
         self._stopped = None  # why the rest of the notebook does not run
+        self._guarded = False
         try:
             return super().preprocess(nb, resources, km)
         except DeadKernelError:  # died between cells, or while shutting down
             return self.nb, self.resources
+
+    def _silent(self, code, user_expressions=None):
+        """Run code in the kernel without output or history; return the reply's content."""
+        msg_id = self.kc.execute(
+            code, silent=True, store_history=False, user_expressions=user_expressions or {}
+        )
+        try:
+            reply = self.wait_for_reply(msg_id)
+        except TimeoutError:
+            self._stopped = "the kernel stopped answering after a cell ran out of time"
+            return {}
+        return reply["content"] if reply else {}
+
+    def _replaced(self):
+        """What student code replaced, by the guard's check; [] when all is original."""
+        aliases = dict(guard.ALIASES)
+        reply = self._silent("", {"found": guard.check_expression(aliases)})
+        result = reply.get("user_expressions", {}).get("found", {})
+        if result.get("status") != "ok":
+            if result.get("ename") == "NameError" and "__autograde_changed" in result.get(
+                "evalue", ""
+            ):
+                return ["the grader's own check (__autograde_changed)"]
+            return []
+        return ast.literal_eval(result["data"]["text/plain"])
 
     def preprocess_cell(self, cell, resources, index):
         if self._stopped is None and time.monotonic() >= self._deadline:
@@ -127,6 +155,24 @@ class LimitedExecute(Execute):
                 cell.outputs = [error_output("NotRun", f"Not run: {self._stopped}.")]
             return cell, resources
         self.timeout = max(1, min(self._cell_timeout, int(self._deadline - time.monotonic())))
+        if not self._guarded:
+            self._guarded = True
+            self._silent(guard.SNAPSHOT)
+        if is_autograder_test(cell):
+            replaced = self._replaced()
+            if self._stopped is not None:
+                cell.outputs = [error_output("NotRun", f"Not run: {self._stopped}.")]
+                return cell, resources
+            if replaced:
+                cell.outputs = [
+                    error_output(
+                        "TamperingDetected",
+                        "This test was not run: code in the notebook replaced "
+                        + ", ".join(replaced)
+                        + ", which the tests rely on. Remove that code and submit again.",
+                    )
+                ]
+                return cell, resources
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -141,3 +187,17 @@ class LimitedExecute(Execute):
                 )
             )
             return cell, resources
+
+
+class ForgetDuplicateCells(NbGraderPreprocessor):
+    """Remove the empty nbgrader metadata that DeduplicateIds leaves on a duplicated cell.
+
+    nbgrader 0.9.6 blanks a duplicate's metadata to `{}`, and OverwriteCells (with
+    add_missing_cells) then fails on it, so the whole submission would go ungraded.
+    The duplicate becomes an ordinary cell: it runs, and earns nothing.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.metadata.get("nbgrader") == {}:
+            del cell.metadata["nbgrader"]
+        return cell, resources

@@ -63,7 +63,9 @@ class SandboxedKernelManager(AsyncKernelManager):
             )
             return capped
         args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        args += ["--tmpfs", "/tmp", "--unshare-net", "--die-with-parent"]
+        # No --die-with-parent: with it, bubblewrap does not pass on the SIGINT that
+        # interrupts a cell that ran out of time. ipykernel exits with its parent anyway.
+        args += ["--tmpfs", "/tmp", "--unshare-net"]
         for hidden in self.hidden_paths:
             args += ["--tmpfs", hidden]
         if cwd:
