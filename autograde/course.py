@@ -7,6 +7,7 @@ in the `nbgrader_config.py` that `init_course` writes.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -214,12 +215,15 @@ def diagnose_submission(root, student, assignment):
 
 
 def _reason_from_failure(result):
-    errors = [
-        line.removeprefix("[ERROR] ")
-        for line in (result.get("log") or "").splitlines()
-        if line.startswith("[ERROR]") and "see the the above traceback" not in line
+    """The exception that stopped nbgrader, from the end of its traceback."""
+    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    raised = [
+        line
+        for line in lines
+        if re.match(r"^[\w.]+(Error|Exception): ", line) and "see the the above" not in line
     ]
-    return "nbgrader could not autograde it: " + (errors[0] if errors else "see the log above")
+    return "nbgrader could not autograde it: " + (raised[-1] if raised else "see the log above")
 
 
 def grade_one(api, root, student, assignment, force=False):
@@ -326,6 +330,9 @@ def prepare_environment():
     # Quiet TensorFlow's INFO lines in every kernel (its warnings and errors still print).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    # Fewer malloc arenas: each reserves address space, which counts against the kernels'
+    # memory cap (prlimit --as) although it is never used.
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     # nbgrader's gradebook queries trip SQLAlchemy warnings that say nothing to an instructor.
     warnings.filterwarnings("ignore", category=SAWarning)
     # nbgrader runs the `alembic` command to create a gradebook: find the one beside us.

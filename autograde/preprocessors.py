@@ -9,7 +9,8 @@ import html
 import re
 import time
 
-from nbclient.exceptions import DeadKernelError
+from jupyter_core.utils import ensure_async
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -117,22 +118,40 @@ class LimitedExecute(Execute):
         self._cell_timeout = self.timeout
         self._stopped = None  # why the rest of the notebook does not run
         self._guarded = False
+        self._reached = -1  # index of the last cell handed to the kernel
         try:
-            return super().preprocess(nb, resources, km)
+            super().preprocess(nb, resources, km)
         except DeadKernelError:  # died between cells, or while shutting down
-            return self.nb, self.resources
+            self._stopped = self._stopped or "the kernel died"
+        # Whatever stopped the run, no cell that never ran may pass as a silent success.
+        for cell in self.nb.cells[self._reached + 1 :]:
+            if cell.cell_type == "code":
+                reason = self._stopped or "the run stopped early"
+                cell.outputs = [error_output("NotRun", f"Not run: {reason}.")]
+        return self.nb, self.resources
+
+    async def _async_check_alive(self):
+        # nbclient asks the heartbeat, which a busy machine can miss for a moment; a
+        # kernel is dead when its process is.
+        if not await ensure_async(self.km.is_alive()):
+            raise DeadKernelError("Kernel died")
 
     def _silent(self, code, user_expressions=None):
         """Run code in the kernel without output or history; return the reply's content."""
         msg_id = self.kc.execute(
             code, silent=True, store_history=False, user_expressions=user_expressions or {}
         )
+        # The grader's own requests get the notebook's remaining time, not a cell's: on a
+        # busy machine the first one (which imports course_lib) can take a while.
+        self.timeout = max(1, int(self._deadline - time.monotonic()))
         try:
             reply = self.wait_for_reply(msg_id)
-        except TimeoutError:
-            self._stopped = "the kernel stopped answering after a cell ran out of time"
+        except DeadKernelError:
+            reply = None
+        if reply is None:
+            self._stopped = "the kernel stopped answering the grader"
             return {}
-        return reply["content"] if reply else {}
+        return reply["content"]
 
     def _replaced(self):
         """What student code replaced, by the guard's check; [] when all is original."""
@@ -150,31 +169,30 @@ class LimitedExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if self._stopped is None and time.monotonic() >= self._deadline:
             self._stopped = f"the notebook used up its {self.submission_timeout} s in total"
+        if self._stopped is None:
+            self._reached = index
+            if not self._guarded:
+                self._guarded = True
+                self._silent(guard.SNAPSHOT)
+            replaced = self._replaced() if is_autograder_test(cell) else []
         if self._stopped is not None:
             if cell.cell_type == "code":
                 cell.outputs = [error_output("NotRun", f"Not run: {self._stopped}.")]
             return cell, resources
+        if replaced:
+            message = (
+                "This test was not run: code in the notebook replaced "
+                + ", ".join(replaced)
+                + ", which the tests rely on. Remove that code and submit again."
+            )
+            cell.outputs = [error_output("TamperingDetected", message)]
+            return cell, resources
         self.timeout = max(1, min(self._cell_timeout, int(self._deadline - time.monotonic())))
-        if not self._guarded:
-            self._guarded = True
-            self._silent(guard.SNAPSHOT)
-        if is_autograder_test(cell):
-            replaced = self._replaced()
-            if self._stopped is not None:
-                cell.outputs = [error_output("NotRun", f"Not run: {self._stopped}.")]
-                return cell, resources
-            if replaced:
-                cell.outputs = [
-                    error_output(
-                        "TamperingDetected",
-                        "This test was not run: code in the notebook replaced "
-                        + ", ".join(replaced)
-                        + ", which the tests rely on. Remove that code and submit again.",
-                    )
-                ]
-                return cell, resources
         try:
             return super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError:  # the reply came, but the kernel was slow to go idle after it
+            cell.outputs.append(error_output("CellTimeoutError", "The cell ran out of time."))
+            return cell, resources
         except DeadKernelError:
             self._stopped = (
                 "the kernel died in an earlier cell (out of memory, or the code ended the process)"

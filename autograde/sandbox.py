@@ -12,6 +12,7 @@ Without bwrap the kernel still runs, with the memory cap only, and the grader wa
 """
 
 import shutil
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -63,8 +64,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             )
             return capped
         args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        # No --die-with-parent: with it, bubblewrap does not pass on the SIGINT that
-        # interrupts a cell that ran out of time. ipykernel exits with its parent anyway.
+        # No --die-with-parent: with it, the SIGINT that interrupts a cell does not reach
+        # the kernel. ipykernel exits by itself when its parent is gone.
         args += ["--tmpfs", "/tmp", "--unshare-net"]
         for hidden in self.hidden_paths:
             args += ["--tmpfs", hidden]
@@ -76,7 +77,17 @@ class SandboxedKernelManager(AsyncKernelManager):
         args += ["--bind", self._socket_dir, self._socket_dir]
         args += ["--setenv", "HOME", "/tmp", "--setenv", "IPYTHONDIR", "/tmp/ipython"]
         args += ["--setenv", "MPLCONFIGDIR", "/tmp/matplotlib"]
-        return [*args, *capped]
+        # Interrupting a cell that ran out of time sends SIGINT to the whole process group.
+        # bubblewrap would die of it, and ipykernel shuts down once its parent is gone; so
+        # bubblewrap ignores SIGINT, and the kernel gets the default handling back.
+        ignore_sigint = ["sh", "-c", 'trap "" INT; exec "$@"', "sh"]
+        restore_sigint = [
+            sys.executable,
+            "-c",
+            "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+            "os.execvp(sys.argv[1], sys.argv[1:])",
+        ]
+        return [*ignore_sigint, *args, *restore_sigint, *capped]
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
