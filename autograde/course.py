@@ -95,12 +95,18 @@ def lessons(lessons_dir=LESSONS):
     return found
 
 
-def open_api(root, cell_timeout=None):
-    """An NbGraderAPI on the course in `root`, configured by its nbgrader_config.py."""
+def load_config(root):
+    """The course's nbgrader_config.py, loaded as nbgrader would."""
     root = Path(root).resolve()
     if not (root / "nbgrader_config.py").exists():
         raise SystemExit(f"{root} is not a course: run `autograde init {root}` first.")
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+def open_api(root, cell_timeout=None):
+    """An NbGraderAPI on the course in `root`, configured by its nbgrader_config.py."""
+    root = Path(root).resolve()
+    config = load_config(root)
     if cell_timeout is not None:
         config.Execute.timeout = int(cell_timeout)
     config.SandboxedKernelManager.hidden_paths = [str(root)]  # right even if the course moved
@@ -290,7 +296,7 @@ def grade_course(root, cell_timeout=None, force=False, jobs=1, progress=print):
     """
     prepare_environment()
     root = Path(root).resolve()
-    config = open_api(root).config
+    config = load_config(root)
     hard_limit = config.LimitedExecute.get("submission_timeout", DEFAULT_SUBMISSION_TIMEOUT) + 120
     todo = submissions(root)
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:

@@ -32,12 +32,25 @@ def _grade_id(cell):
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
-def _solution_ids(nb):
+def _solution_ids(nb, code_only=False):
     return [
         _grade_id(c)
         for c in nb.cells
-        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+        if _is_solution(c) and (c.cell_type == "code" or not code_only)
     ]
+
+
+def _is_solution(cell):
+    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
+
+
+def _answered(release, answers, grade_ids):
+    """A copy of the release notebook with the given solution cells answered."""
+    nb = nbformat.from_dict(release)
+    for cell in nb.cells:
+        if _grade_id(cell) in grade_ids:
+            cell.source = answers[_grade_id(cell)]
+    return nb
 
 
 def sample_notebooks(source_path, release_path, assignment):
@@ -53,26 +66,17 @@ def sample_notebooks(source_path, release_path, assignment):
         if _grade_id(c)
     }
 
-    partial = nbformat.from_dict(release)
-    first_half = set(_solution_ids(partial)[: max(1, len(_solution_ids(partial)) // 2)])
-    for cell in partial.cells:
-        if _grade_id(cell) in first_half:
-            cell.source = answers[_grade_id(cell)]
-
-    mistaken = nbformat.from_dict(release)
+    everything = _solution_ids(release)
+    code = _solution_ids(release, code_only=True)
+    partial = _answered(release, answers, code[: max(1, len(code) // 2)])
+    correct = _answered(release, answers, everything)
+    mistaken = _answered(release, answers, everything)
     for cell in mistaken.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = answers[_grade_id(cell)]
-            if _grade_id(cell) in MISTAKES[assignment]:
-                right, wrong = MISTAKES[assignment][_grade_id(cell)]
-                if right not in cell.source:
-                    raise RuntimeError(f"the demo's mistake no longer fits {_grade_id(cell)}")
-                cell.source = cell.source.replace(right, wrong)
-
-    correct = nbformat.from_dict(release)
-    for cell in correct.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = answers[_grade_id(cell)]
+        if _grade_id(cell) in MISTAKES[assignment]:
+            right, wrong = MISTAKES[assignment][_grade_id(cell)]
+            if right not in cell.source:
+                raise RuntimeError(f"the demo's mistake no longer fits {_grade_id(cell)}")
+            cell.source = cell.source.replace(right, wrong)
     return {"ada": correct, "ben": partial, "cy": mistaken, "dee": release}
 
 
