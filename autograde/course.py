@@ -7,12 +7,16 @@ in the `nbgrader_config.py` that `init_course` writes.
 
 import json
 import os
+import queue
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import warnings
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -268,31 +272,108 @@ def export_csv(root):
     return path
 
 
-def _grade_in_worker(root, student, assignment, cell_timeout, force, hard_limit):
-    """Run autograde.worker for one submission; turn whatever happens into an Outcome."""
-    command = [sys.executable, "-m", "autograde.worker", str(root), student, assignment]
-    command += ["--force"] if force else []
-    command += ["--timeout", str(cell_timeout)] if cell_timeout is not None else []
-    outcome = Outcome(student, assignment)
-    try:
-        run = subprocess.run(command, capture_output=True, text=True, timeout=hard_limit)
-    except subprocess.TimeoutExpired:
-        outcome.reasons.append(f"grading was stopped by force after {hard_limit:.0f} s")
+class Worker:
+    """One `python -m autograde.worker` process, which grades the submissions it is given."""
+
+    def __init__(self, root, cell_timeout=None, force=False):
+        results, self._results_end = os.pipe()
+        command = [sys.executable, "-m", "autograde.worker", str(root)]
+        command += ["--results", str(self._results_end)]
+        command += ["--force"] if force else []
+        command += ["--timeout", str(cell_timeout)] if cell_timeout is not None else []
+        self.log = tempfile.TemporaryFile()  # nbgrader's log, for the reason of a crash
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            pass_fds=(self._results_end,),
+            start_new_session=True,  # so that killing it kills its sandboxes too
+            text=True,
+        )
+        os.close(self._results_end)
+        self.results = os.fdopen(results)
+
+    @property
+    def alive(self):
+        return self.process.poll() is None
+
+    def grade(self, student, assignment, hard_limit):
+        """Grade one submission; an Outcome whatever happens, with the worker killed if stuck."""
+        outcome = Outcome(student, assignment)
+        try:
+            self.process.stdin.write(json.dumps([student, assignment]) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died: read the reason below
+        ready, _, _ = select.select([self.results], [], [], hard_limit)
+        line = self.results.readline() if ready else None
+        if line:
+            outcome.reasons = json.loads(line)
+        elif line is None:
+            self.kill()
+            outcome.reasons.append(f"grading was stopped by force after {hard_limit:.0f} s")
+        else:
+            self.kill()
+            outcome.reasons.append(f"the grader failed on this submission: {self.last_log_line()}")
         return outcome
-    lines = run.stdout.strip().splitlines()
-    if run.returncode == 0 and lines:
-        outcome.reasons = json.loads(lines[-1])
-    else:
-        last = (run.stderr.strip().splitlines() or ["no message"])[-1]
-        outcome.reasons.append(f"the grader failed on this submission: {last}")
-    return outcome
+
+    def last_log_line(self):
+        self.log.seek(0)
+        lines = self.log.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else "no message"
+
+    def kill(self):
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.close()
+
+    def close(self):
+        """Let the worker finish (its stdin closes), then release its pipes and log."""
+        if not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.results.close()
+        self.log.close()
+
+
+def _grade_in_slot(todo, done, root, cell_timeout, force, hard_limit):
+    """Take submissions from `todo` until it is empty, grading them with one worker."""
+    worker = None
+    try:
+        while True:
+            try:
+                student, assignment = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                if worker is None or not worker.alive:
+                    worker = Worker(root, cell_timeout, force)
+                outcome = worker.grade(student, assignment, hard_limit)
+            except Exception as error:
+                reason = f"the grader failed on this submission: {type(error).__name__}: {error}"
+                outcome = Outcome(student, assignment, reasons=[reason])
+            done.put(outcome)
+    finally:
+        if worker is not None and worker.alive:
+            worker.close()
 
 
 def grade_course(root, cell_timeout=None, force=False, jobs=1, progress=print):
     """Grade the submissions under submitted/, write feedback and grades.csv; return outcomes.
 
-    Each submission is graded in a process of its own, `jobs` at a time. Like `nbgrader
-    autograde`, this skips submissions already autograded unless `force`.
+    `jobs` worker processes grade at once, each one submission at a time, each with a
+    warm kernel process of its own. Like `nbgrader autograde`, this skips submissions
+    already autograded unless `force`.
     """
     prepare_environment()
     root = Path(root).resolve()
@@ -306,24 +387,24 @@ def grade_course(root, cell_timeout=None, force=False, jobs=1, progress=print):
         for student in sorted({student for student, _ in todo}):
             gradebook.update_or_create_student(student)
 
-    outcomes, runnable = [], []
+    outcomes, runnable = [], queue.Queue()
     for student, assignment in todo:
         if assignment in assignments:
-            runnable.append((student, assignment))
+            runnable.put((student, assignment))
         else:
             reason = f"there is no assignment called {assignment!r}"
             outcomes.append(Outcome(student, assignment, reasons=[reason]))
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [
-            pool.submit(_grade_in_worker, root, s, a, cell_timeout, force, hard_limit)
-            for s, a in runnable
-        ]
-        for done, future in enumerate(as_completed(futures), start=1):
-            outcome = future.result()
+    total, done = runnable.qsize(), queue.Queue()
+    slots = min(max(1, jobs), total)
+    with ThreadPoolExecutor(max_workers=max(1, slots)) as pool:
+        for _ in range(slots):
+            pool.submit(_grade_in_slot, runnable, done, root, cell_timeout, force, hard_limit)
+        for count in range(1, total + 1):
+            outcome = done.get()
             outcomes.append(outcome)
-            bar = "#" * (20 * done // len(futures))
+            bar = "#" * (20 * count // total)
             progress(
-                f"[{bar:<20}] {done}/{len(futures)} graded: {outcome.student} / {outcome.assignment}"
+                f"[{bar:<20}] {count}/{total} graded: {outcome.student} / {outcome.assignment}"
             )
     outcomes.sort(key=lambda o: (o.student, o.assignment))
     read_scores(root, outcomes)

@@ -9,16 +9,28 @@ kernel's command line:
   notebooks with hidden tests, other students' work) is replaced by an empty one; the
   notebook being graded is hidden; and the kernel has no network.
 Without bwrap the kernel still runs, with the memory cap only, and the grader warns.
+
+With bwrap, kernels are warm by default (`warm = True`): forked from a zygote that has
+imported TensorFlow once, inside the same sandbox (see autograde/zygote.py). Each kernel
+then works in a copy of its submission folder, without the notebooks.
 """
 
+import atexit
+import os
 import shutil
 import sys
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Float, List, Unicode
+from traitlets import Bool, Float, List, Unicode
+
+from .zygote import Zygote
+
+# Every kernel's home and caches are in its sandbox's private /tmp.
+KERNEL_ENV = {"HOME": "/tmp", "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib"}
 
 
 class SandboxUnavailable(UserWarning):
@@ -29,6 +41,46 @@ def bwrap_path():
     return shutil.which("bwrap")
 
 
+def bwrap_sandbox(bwrap, hidden_paths, mounts):
+    """The sandbox every kernel gets: read-only system, private /tmp, no network, course
+    folder hidden behind an empty read-only one; `mounts` are bwrap's binds to add."""
+    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    args += ["--tmpfs", "/tmp", "--unshare-net", "--unshare-ipc"]
+    for hidden in hidden_paths:
+        args += ["--tmpfs", hidden]
+    args += mounts
+    for hidden in hidden_paths:
+        args += ["--remount-ro", hidden]
+    for name, value in KERNEL_ENV.items():
+        args += ["--setenv", name, value]
+    return args
+
+
+_zygotes = {}  # one warm process per sandbox configuration, for this worker's kernels
+_zygotes_lock = threading.Lock()
+
+
+def warm_zygote(hidden_paths):
+    """This process's zygote for kernels that hide `hidden_paths`, started if need be."""
+    key = tuple(hidden_paths)
+    with _zygotes_lock:
+        zygote = _zygotes.get(key)
+        if zygote is None or not zygote.alive:
+            slot = tempfile.mkdtemp(prefix="autograde-warm-")
+            command = bwrap_sandbox(bwrap_path(), hidden_paths, ["--bind", slot, slot])
+            # Its own PID namespace: the zygote can then kill all a kernel left behind.
+            command += ["--unshare-pid", "--die-with-parent"]
+            zygote = _zygotes[key] = Zygote(command, slot)
+        return zygote
+
+
+@atexit.register
+def _stop_zygotes():
+    for zygote in _zygotes.values():
+        zygote.stop()
+        shutil.rmtree(zygote.slot, ignore_errors=True)
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """Starts the kernel under prlimit, and under bubblewrap where it is installed."""
 
@@ -36,19 +88,58 @@ class SandboxedKernelManager(AsyncKernelManager):
     hidden_paths = List(Unicode(), help="Folders the kernel must not see (the course root).").tag(
         config=True
     )
+    warm = Bool(
+        True,
+        help="Fork each kernel from a process that has already imported TensorFlow "
+        "(needs bwrap); False starts every kernel afresh.",
+    ).tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self._zygote = None
+        self._socket_dir = None
+        self.transport = "ipc"
+
+    def _use_sockets_in(self, folder):
         # Unix sockets in a private folder, bound into the sandbox: TCP cannot cross
         # into a kernel that has no network.
-        self._socket_dir = tempfile.mkdtemp(prefix="autograde-kernel-")
-        self.transport = "ipc"
+        self._socket_dir = tempfile.mkdtemp(prefix="autograde-kernel-", dir=folder)
         self.ip = str(Path(self._socket_dir) / "kernel")
         self.connection_file = str(Path(self._socket_dir) / "kernel.json")
 
     async def _async_pre_start_kernel(self, **kw):
+        if self.warm and bwrap_path():
+            self._zygote = warm_zygote(self.hidden_paths)
+            self._zygote.reset()  # before anything of this kernel's is in the slot
+            self._use_sockets_in(self._zygote.slot)
+            kw["cwd"] = self._working_copy(kw.get("cwd"), self._zygote.slot)
+            return await super()._async_pre_start_kernel(**kw)
+        self._zygote = None
+        self._use_sockets_in(None)
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         return self.sandbox_command(cmd, kw.get("cwd")), kw
+
+    @staticmethod
+    def _working_copy(folder, slot):
+        """A copy of the submission folder in the slot, without the notebooks (hidden tests)."""
+        copy = tempfile.mkdtemp(prefix="submission-", dir=slot)
+        if folder:
+            shutil.copytree(
+                folder, copy, ignore=shutil.ignore_patterns("*.ipynb"), dirs_exist_ok=True
+            )
+        return copy
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if self._zygote is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        env = {**kw.get("env", os.environ), **KERNEL_ENV}
+        limit = int(self.memory_limit_gb * 2**30)
+        process = self._zygote.start_kernel(self.connection_file, kw["cwd"], env, limit)
+        # What LocalProvisioner.launch_kernel records of a process it started itself.
+        provisioner = self.provisioner
+        provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, None
+        provisioner.cwd = kw["cwd"]
+        self._reconcile_connection_info(provisioner.connection_info)
 
     def sandbox_command(self, cmd, cwd):
         limit = str(int(self.memory_limit_gb * 2**30))
@@ -63,20 +154,16 @@ class SandboxedKernelManager(AsyncKernelManager):
                 stacklevel=2,
             )
             return capped
-        args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         # No --die-with-parent: with it, the SIGINT that interrupts a cell does not reach
         # the kernel. ipykernel exits by itself when its parent is gone.
-        args += ["--tmpfs", "/tmp", "--unshare-net"]
-        for hidden in self.hidden_paths:
-            args += ["--tmpfs", hidden]
+        mounts = []
         if cwd:
-            args += ["--bind", cwd, cwd]
+            mounts += ["--bind", cwd, cwd]
             # The notebook being graded holds the hidden tests: the kernel must not read it.
             for notebook in Path(cwd).glob("*.ipynb"):
-                args += ["--ro-bind", "/dev/null", str(notebook)]
-        args += ["--bind", self._socket_dir, self._socket_dir]
-        args += ["--setenv", "HOME", "/tmp", "--setenv", "IPYTHONDIR", "/tmp/ipython"]
-        args += ["--setenv", "MPLCONFIGDIR", "/tmp/matplotlib"]
+                mounts += ["--ro-bind", "/dev/null", str(notebook)]
+        mounts += ["--bind", self._socket_dir, self._socket_dir]
+        args = bwrap_sandbox(bwrap, self.hidden_paths, mounts)
         # Interrupting a cell that ran out of time sends SIGINT to the whole process group.
         # bubblewrap would die of it, and ipykernel shuts down once its parent is gone; so
         # bubblewrap ignores SIGINT, and the kernel gets the default handling back.
@@ -91,5 +178,5 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
-        if not restart:
+        if not restart and self._socket_dir:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
