@@ -46,6 +46,9 @@ def bwrap_sandbox(bwrap, hidden_paths, mounts):
     folder hidden behind an empty read-only one; `mounts` are bwrap's binds to add."""
     args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     args += ["--tmpfs", "/tmp", "--unshare-net", "--unshare-ipc"]
+    # Run as root, bubblewrap would leave the kernel root's capabilities, among them
+    # remounting the file system read-write and reading any process's memory.
+    args += ["--cap-drop", "ALL"]
     for hidden in hidden_paths:
         args += ["--tmpfs", hidden]
     args += mounts

@@ -217,6 +217,18 @@ def submissions(release, root, port):
             ),
             5,
         ),
+        "unhides_the_course": (  # as root, bubblewrap alone would let this work
+            answered(
+                release,
+                double="import subprocess\n"  # uncover the course folder, under /tmp in tests
+                f"for hiding in [{str(root)!r}, '/tmp']:\n"
+                "    subprocess.run(['umount', '--lazy', hiding], capture_output=True)\n"
+                f"try:\n    leaked = open({str(source)!r}).read()\n"
+                "except OSError:\n    leaked = ''\n"
+                "def double(x):\n    return 2 * x if 'BEGIN HIDDEN' not in leaked else 0",
+            ),
+            5,
+        ),
         "reaches_network": (
             answered(
                 release,
@@ -230,7 +242,7 @@ def submissions(release, root, port):
     }
 
 
-SANDBOXED = {"writes_gradebook", "reads_hidden_tests", "reaches_network"}
+SANDBOXED = {"writes_gradebook", "reads_hidden_tests", "unhides_the_course", "reaches_network"}
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +289,7 @@ CASES = [
     "os_exit", "killed_kernel", "deleted_grade_cell", "edited_grade_cell",
     "duplicated_grade_cell", "pasted_outputs", "huge_output", "patch_course_lib", "patch_numpy",
     "patch_builtins", "patch_showtraceback", "rebinds_alias", "writes_gradebook",
-    "reads_hidden_tests", "reaches_network",
+    "reads_hidden_tests", "unhides_the_course", "reaches_network",
 ]  # fmt: skip
 
 
@@ -335,8 +347,77 @@ def test_parallel_grading_matches_a_sequential_run(graded, tmp_path):
     again = tmp_path / "again"
     shutil.copytree(root, again, ignore=shutil.ignore_patterns("autograded", "feedback"))
     for student in list((again / "submitted").iterdir()):
-        if student.name not in ("correct", "blank", "killed_kernel"):
+        if student.name not in ("correct", "blank", "killed_kernel", "infinite_loop"):
             shutil.rmtree(student)
+    # One at a time, and with a fresh kernel for each instead of a warm one.
+    with open(again / "nbgrader_config.py", "a") as config:
+        config.write("c.SandboxedKernelManager.warm = False\n")
     sequential = course.grade_course(again, jobs=1, force=True, progress=lambda line: None)
+    assert len(sequential) == 4
     for outcome in sequential:
-        assert outcome.score == outcomes[outcome.student].score
+        assert outcome.score == outcomes[outcome.student].score, outcome.reasons
+
+
+# Warm kernels (autograde/zygote.py) are forked, one after another, from one process per
+# worker. These students are graded in this order by a single worker: nothing the ones
+# before may leak into the ones after.
+DAEMON = textwrap.dedent(
+    """    import os, signal, time
+    if os.fork() == 0:  # a process that outlives this kernel, and attacks the next one
+        os.setsid()
+        while True:
+            try:
+                open("/tmp/planted", "w").write("left by an earlier student")
+                for pid in os.listdir("/proc"):
+                    if pid.isdigit() and int(pid) > os.getpid():  # started after it
+                        os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+            time.sleep(0.05)
+    time.sleep(1)
+    def double(x):
+        return 2 * x"""
+)
+OBSERVER = textwrap.dedent(
+    """    import os
+    assert not os.path.exists("/tmp/planted"), "a file from an earlier student"
+    strangers = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())]
+    assert not strangers, f"processes from an earlier student: {strangers}"
+    try:
+        open(f"/proc/{os.getppid()}/mem", "rb").close()
+        assert False, "the kernel could read the warm process's memory"
+    except PermissionError:
+        pass
+    def double(x):
+        return 2 * x"""
+)
+IN_ORDER = {
+    # student (graded in this order): (answer to `double`, expected code score)
+    "a_leaves_a_daemon": (DAEMON, 5),
+    "b_observer": (OBSERVER, 5),
+    "c_kills_the_warm_process": (
+        "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(10)",
+        0,
+    ),
+    "d_observer": (OBSERVER, 5),
+}
+
+
+@needs_sandbox
+def test_nothing_passes_from_one_warm_kernel_to_the_next(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(fixture_lesson(), lessons / NOTEBOOK)
+    root = tmp_path / "course"
+    course.init_course(root, lessons_dir=lessons, cell_timeout=20, submission_timeout=60)
+    release = nbformat.read(root / "release" / AID / NOTEBOOK, as_version=4)
+    for student, (answer, _) in IN_ORDER.items():
+        folder = root / "submitted" / student / AID
+        folder.mkdir(parents=True)
+        nbformat.write(answered(release, double=answer), folder / NOTEBOOK)
+    outcomes = {o.student: o for o in course.grade_course(root, jobs=1, progress=lambda _: None)}
+    for student, (_, expected) in IN_ORDER.items():
+        assert code_score(root, student) == (expected, 5), outcomes[student].reasons
+    assert any(
+        "the kernel died in double" in r for r in outcomes["c_kills_the_warm_process"].reasons
+    )
