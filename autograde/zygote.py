@@ -130,7 +130,6 @@ def _become_kernel(request):
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        sys.modules["numpy"].random.seed()  # a fork inherits the zygote's random state
         sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
         sys.modules["ipykernel.kernelapp"].launch_new_instance()
         code = 0
@@ -209,7 +208,7 @@ def _remove(path):
 # -- the worker's side -----------------------------------------------------------------
 
 
-class ZygoteDied(RuntimeError):
+class WarmKernelError(RuntimeError):
     pass
 
 
@@ -253,7 +252,7 @@ class Zygote:
             self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()
         except (BrokenPipeError, ValueError) as error:
-            raise ZygoteDied("the warm kernel process has exited") from error
+            raise WarmKernelError("the warm kernel process has exited") from error
 
     def _expect(self, op, timeout):
         try:
@@ -262,7 +261,13 @@ class Zygote:
             message = None
         if message is None or message["op"] != op:
             self.stop()
-            raise ZygoteDied(f"the warm kernel process did not answer {op!r}")
+            if op == "ready":
+                raise WarmKernelError(
+                    "the warm kernel process did not start (its error is in the grader's "
+                    "log). To start every kernel afresh instead, set "
+                    "c.SandboxedKernelManager.warm = False in nbgrader_config.py."
+                )
+            raise WarmKernelError(f"the warm kernel process stopped answering ({op!r})")
         return message
 
     @property
@@ -344,7 +349,7 @@ class ForkedKernel:
         if self.poll() is None:
             try:
                 self.zygote.signal(self.pid, signum)
-            except ZygoteDied:
+            except WarmKernelError:
                 pass
 
     def kill(self):
