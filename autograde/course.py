@@ -50,6 +50,9 @@ c.LimitedExecute.submission_timeout = {submission_timeout}
 # network, a read-only file system but for its own folder, and this course folder hidden.
 c.SandboxedKernelManager.memory_limit_gb = {memory_gb}
 c.SandboxedKernelManager.hidden_paths = ["{root}"]
+# Under bubblewrap, each grading worker forks its kernels from one sandboxed process that has
+# imported TensorFlow once (autograde/zygote.py); False starts every kernel afresh.
+c.SandboxedKernelManager.warm = True
 # Long outputs are cut (nbgrader's LimitOutput), and deleted grade cells are put back.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100

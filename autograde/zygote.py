@@ -65,6 +65,8 @@ def serve(host_pid_namespace):
     # ipykernel sets this before matplotlib loads; matplotlib reads it once, at import.
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for kernels, not for us
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # what imported modules print must not corrupt the replies
     for name in WARM_MODULES:
         importlib.import_module(name)
     libc = ctypes.CDLL(None, use_errno=True)
@@ -73,8 +75,6 @@ def serve(host_pid_namespace):
     devices = set(_listdir(DEVICES))
     kernels = set()
     requests = os.fdopen(0, "rb", buffering=0)
-    replies = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # stray prints from imported modules must not corrupt the replies
 
     def reply(**message):
         replies.write(json.dumps(message) + "\n")
@@ -236,7 +236,10 @@ class Zygote:
 
     def _read(self):
         for line in self.process.stdout:
-            message = json.loads(line)
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
             if message["op"] == "exited":
                 with self._changed:
                     self._exits[message["pid"]] = message["status"]
