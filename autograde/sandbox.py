@@ -1,13 +1,13 @@
 """A kernel manager that starts each student's kernel in a sandbox, with a memory cap.
 
-nbgrader's Execute preprocessor takes a `kernel_manager_class`; this one wraps the
-kernel's command line:
+nbgrader's Execute preprocessor takes a `kernel_manager_class`; this one puts the kernel
+in:
 - `prlimit --as`: a memory cap per kernel, so a memory bomb ends only its own kernel
   (Linux; always on);
 - `bwrap` (bubblewrap, from Debian's `bubblewrap` package): the file system is read-only
   except the submission's own working folder; the course folder (gradebook, source
   notebooks with hidden tests, other students' work) is replaced by an empty one; the
-  notebook being graded is hidden; and the kernel has no network.
+  notebook being graded is hidden; the kernel has no network and no capabilities.
 Without bwrap the kernel still runs, with the memory cap only, and the grader warns.
 
 With bwrap, kernels are warm by default (`warm = True`): forked from a zygote that has
@@ -85,7 +85,7 @@ def _stop_zygotes():
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """Starts the kernel under prlimit, and under bubblewrap where it is installed."""
+    """Starts the kernel under prlimit and bubblewrap, or forks it from a warm process."""
 
     memory_limit_gb = Float(4.0, help="Address-space cap per kernel, in GiB.").tag(config=True)
     hidden_paths = List(Unicode(), help="Folders the kernel must not see (the course root).").tag(
@@ -127,8 +127,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         """A copy of the submission folder in the slot, without the notebooks (hidden tests)."""
         copy = tempfile.mkdtemp(prefix="submission-", dir=slot)
         if folder:
+            # symlinks=True: a link is copied as a link, which in the sandbox points into
+            # the hidden course folder, never as the content of what it points to.
             shutil.copytree(
-                folder, copy, ignore=shutil.ignore_patterns("*.ipynb"), dirs_exist_ok=True
+                folder,
+                copy,
+                symlinks=True,
+                ignore=shutil.ignore_patterns("*.ipynb"),
+                dirs_exist_ok=True,
             )
         return copy
 
