@@ -59,29 +59,43 @@ def bwrap_sandbox(bwrap, hidden_paths, mounts):
     return args
 
 
-_zygotes = {}  # one warm process per sandbox configuration, for this worker's kernels
+_zygotes = []  # this process's warm processes; each serves one kernel manager at a time
 _zygotes_lock = threading.Lock()
 
 
-def warm_zygote(hidden_paths):
-    """This process's zygote for kernels that hide `hidden_paths`, started if need be."""
-    key = tuple(hidden_paths)
+def take_zygote(hidden_paths):
+    """An idle warm process for kernels that hide `hidden_paths`, started if need be.
+
+    A grading worker uses one; several at once (formgrader, say) each get their own, since
+    a zygote kills what its previous kernel left behind before it starts the next.
+    """
     with _zygotes_lock:
-        zygote = _zygotes.get(key)
-        if zygote is None or not zygote.alive:
-            slot = tempfile.mkdtemp(prefix="autograde-warm-")
-            command = bwrap_sandbox(bwrap_path(), hidden_paths, ["--bind", slot, slot])
-            # Its own PID namespace: the zygote can then kill all a kernel left behind.
-            command += ["--unshare-pid", "--die-with-parent"]
-            zygote = _zygotes[key] = Zygote(command, slot)
+        for zygote in list(_zygotes):
+            if not zygote.alive:
+                _zygotes.remove(zygote)
+                _discard(zygote)
+            elif not zygote.taken and zygote.hidden_paths == list(hidden_paths):
+                zygote.taken = True
+                return zygote
+        slot = tempfile.mkdtemp(prefix="autograde-warm-")
+        command = bwrap_sandbox(bwrap_path(), hidden_paths, ["--bind", slot, slot])
+        # Its own PID namespace: the zygote can then kill all a kernel left behind.
+        command += ["--unshare-pid", "--die-with-parent"]
+        zygote = Zygote(command, slot)
+        zygote.hidden_paths, zygote.taken = list(hidden_paths), True
+        _zygotes.append(zygote)
         return zygote
+
+
+def _discard(zygote):
+    zygote.stop()
+    shutil.rmtree(zygote.slot, ignore_errors=True)
 
 
 @atexit.register
 def _stop_zygotes():
-    for zygote in _zygotes.values():
-        zygote.stop()
-        shutil.rmtree(zygote.slot, ignore_errors=True)
+    for zygote in _zygotes:
+        _discard(zygote)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -112,12 +126,14 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         if self.warm and bwrap_path():
-            self._zygote = warm_zygote(self.hidden_paths)
+            if self._zygote is None or not self._zygote.alive:  # kept over a restart
+                self._release_zygote()
+                self._zygote = take_zygote(self.hidden_paths)
             self._zygote.reset()  # before anything of this kernel's is in the slot
             self._use_sockets_in(self._zygote.slot)
             kw["cwd"] = self._working_copy(kw.get("cwd"), self._zygote.slot)
             return await super()._async_pre_start_kernel(**kw)
-        self._zygote = None
+        self._release_zygote()
         self._use_sockets_in(None)
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         return self.sandbox_command(cmd, kw.get("cwd")), kw
@@ -187,5 +203,12 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
-        if not restart and self._socket_dir:
-            shutil.rmtree(self._socket_dir, ignore_errors=True)
+        if not restart:
+            self._release_zygote()
+            if self._socket_dir:
+                shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    def _release_zygote(self):
+        if self._zygote is not None:
+            self._zygote.taken = False
+            self._zygote = None

@@ -221,6 +221,7 @@ class Zygote:
 
     def __init__(self, command, slot):
         self.slot = slot
+        self.taken = False  # by a kernel manager; see sandbox.take_zygote
         self.process = subprocess.Popen(
             [*command, sys.executable, "-m", "autograde.zygote", os.readlink("/proc/self/ns/pid")],
             stdin=subprocess.PIPE,

@@ -37,6 +37,15 @@ print(json.dumps({
 """
 
 
+def make_submission(tmp_path):
+    course_root = tmp_path / "course"
+    submission = course_root / "autograded" / "ada" / "lesson00"
+    submission.mkdir(parents=True)
+    (submission / "data.csv").write_text("1,2\n")
+    (submission / "00_lesson.ipynb").write_text("{}")  # holds hidden tests: never visible
+    return submission, course_root
+
+
 async def kernel_facts(submission, course_root, warm):
     km = SandboxedKernelManager(hidden_paths=[str(course_root)], warm=warm, memory_limit_gb=3)
     await km.start_kernel(cwd=str(submission))
@@ -60,11 +69,7 @@ async def kernel_facts(submission, course_root, warm):
 
 @needs_sandbox
 def test_a_warm_kernel_is_like_a_fresh_one_but_for_its_random_numbers(tmp_path):
-    course_root = tmp_path / "course"
-    submission = course_root / "autograded" / "ada" / "lesson00"
-    submission.mkdir(parents=True)
-    (submission / "data.csv").write_text("1,2\n")
-    (submission / "00_lesson.ipynb").write_text("{}")  # holds hidden tests: never visible
+    submission, course_root = make_submission(tmp_path)
 
     async def both():
         fresh = await kernel_facts(submission, course_root, warm=False)
@@ -83,6 +88,22 @@ def test_a_warm_kernel_is_like_a_fresh_one_but_for_its_random_numbers(tmp_path):
     assert first["readable"] == {"data.csv": "1,2\n"}
     assert first["memory_cap"] == 3 * 2**30
     assert first["backend"] == "module://matplotlib_inline.backend_inline"
+
+
+@needs_sandbox
+def test_kernels_running_at_once_in_one_process_get_a_warm_process_each(tmp_path):
+    # A warm process clears out its last kernel before starting the next: shared, the
+    # second kernel's start would kill the first.
+    submission, course_root = make_submission(tmp_path)
+
+    async def together():
+        return await asyncio.gather(
+            kernel_facts(submission, course_root, warm=True),
+            kernel_facts(submission, course_root, warm=True),
+        )
+
+    first, second = asyncio.run(together())
+    assert first["readable"] == second["readable"] == {"data.csv": "1,2\n"}
 
 
 def test_the_zygote_refuses_to_run_outside_a_pid_namespace_of_its_own():
