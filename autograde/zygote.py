@@ -105,6 +105,7 @@ def serve(host_pid_namespace):
             elif request["op"] == "start":
                 pid = os.fork()
                 if pid == 0:
+                    replies.close()  # a kernel that could write here could forge replies
                     _become_kernel(request)  # never returns
                 kernels.add(pid)
                 reply(op="started", pid=pid)

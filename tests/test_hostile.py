@@ -391,10 +391,25 @@ OBSERVER = textwrap.dedent(
     def double(x):
         return 2 * x"""
 )
+FORGER = textwrap.dedent(
+    """\
+    import os
+    forged = b'{"op": "reset"}\\n{"op": "started", "pid": 1}\\n{"op": "exited", "pid": 1, "status": 0}\\n'
+    for fd in range(3, 1024):  # any way back to the grader, to confuse its next kernel
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+                os.write(fd, forged)
+        except OSError:
+            pass
+    def double(x):
+        return 2 * x"""
+)
 IN_ORDER = {
     # student (graded in this order): (answer to `double`, expected code score)
     "a_leaves_a_daemon": (DAEMON, 5),
     "b_observer": (OBSERVER, 5),
+    "ba_forges_replies": (FORGER, None),  # may break its own kernel; must not break the next
+    "bb_observer": (OBSERVER, 5),
     "c_kills_the_warm_process": (
         "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(10)",
         0,
@@ -417,7 +432,8 @@ def test_nothing_passes_from_one_warm_kernel_to_the_next(tmp_path):
         nbformat.write(answered(release, double=answer), folder / NOTEBOOK)
     outcomes = {o.student: o for o in course.grade_course(root, jobs=1, progress=lambda _: None)}
     for student, (_, expected) in IN_ORDER.items():
-        assert code_score(root, student) == (expected, 5), outcomes[student].reasons
+        if expected is not None:
+            assert code_score(root, student) == (expected, 5), outcomes[student].reasons
     assert any(
         "the kernel died in double" in r for r in outcomes["c_kills_the_warm_process"].reasons
     )
