@@ -27,7 +27,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, List, Unicode
 
-from .zygote import Zygote
+from .zygote import WarmKernelError, Zygote
 
 # Every kernel's home and caches are in its sandbox's private /tmp.
 KERNEL_ENV = {"HOME": "/tmp", "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib"}
@@ -126,10 +126,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         if self.warm and bwrap_path():
-            if self._zygote is None or not self._zygote.alive:  # kept over a restart
-                self._release_zygote()
-                self._zygote = take_zygote(self.hidden_paths)
-            self._zygote.reset()  # before anything of this kernel's is in the slot
+            self._take_cleared_zygote()
             self._use_sockets_in(self._zygote.slot)
             kw["cwd"] = self._working_copy(kw.get("cwd"), self._zygote.slot)
             return await super()._async_pre_start_kernel(**kw)
@@ -207,6 +204,20 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._release_zygote()
             if self._socket_dir:
                 shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    def _take_cleared_zygote(self):
+        """A warm process, cleared of its last kernel before anything of this one is in its slot."""
+        for attempt in range(2):
+            if self._zygote is None or not self._zygote.alive:  # else kept over a restart
+                self._release_zygote()
+                self._zygote = take_zygote(self.hidden_paths)
+            try:
+                self._zygote.reset()
+                return
+            except WarmKernelError:
+                # Its last kernel stopped it (SIGSTOP, say): it has been ended; take a new one.
+                if attempt:
+                    raise
 
     def _release_zygote(self):
         if self._zygote is not None:

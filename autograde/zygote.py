@@ -50,6 +50,7 @@ SCRATCH = ("/tmp", "/dev/shm")
 DEVICES = "/dev"
 PR_SET_DUMPABLE = 4
 STARTUP_TIMEOUT = 120  # seconds for the zygote's imports, on a loaded machine
+RESET_TIMEOUT = 10  # seconds to kill a kernel's processes (5 at most) and delete its files
 
 
 # -- the zygote, inside the sandbox ----------------------------------------------------
@@ -265,7 +266,8 @@ class Zygote:
         except queue.Empty:
             message = None
         if message is None or message["op"] != op:
-            self.stop()
+            self.process.kill()  # it cannot be trusted to end itself; its sandbox ends with it
+            self.process.wait()
             if op == "ready":
                 raise WarmKernelError(
                     "the warm kernel process did not start (its error is in the grader's "
@@ -283,7 +285,7 @@ class Zygote:
         """Kill whatever the previous kernel left running and delete what it wrote."""
         with self._lock:
             self._send(op="reset", slot=self.slot)
-            self._expect("reset", 30)
+            self._expect("reset", RESET_TIMEOUT)
 
     def start_kernel(self, connection_file, cwd, env, memory_limit):
         """Fork a kernel that serves `connection_file` from `cwd`; a Popen-like handle."""

@@ -404,6 +404,7 @@ FORGER = textwrap.dedent(
     def double(x):
         return 2 * x"""
 )
+answered_double = "def double(x):\n    return 2 * x"
 IN_ORDER = {
     # student (graded in this order): (answer to `double`, expected code score)
     "a_leaves_a_daemon": (DAEMON, 5),
@@ -413,6 +414,10 @@ IN_ORDER = {
     "c_kills_the_warm_process": (
         "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(10)",
         0,
+    ),
+    "ca_stops_the_warm_process": (
+        "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n" + answered_double,
+        5,
     ),
     "d_observer": (OBSERVER, 5),
 }
