@@ -334,7 +334,7 @@ class Worker:
         self.close()
 
     def close(self):
-        """Let the worker finish (its stdin closes), then release its pipes and log."""
+        """Let the worker finish (its stdin closes), then release its pipes and log; idempotent."""
         if not self.process.stdin.closed:
             try:
                 self.process.stdin.close()
@@ -367,7 +367,7 @@ def _grade_in_slot(todo, done, root, cell_timeout, force, hard_limit):
                 outcome = Outcome(student, assignment, reasons=[reason])
             done.put(outcome)
     finally:
-        if worker is not None and worker.alive:
+        if worker is not None:
             worker.close()
 
 

@@ -81,7 +81,11 @@ def take_zygote(hidden_paths):
         command = bwrap_sandbox(bwrap_path(), hidden_paths, ["--bind", slot, slot])
         # Its own PID namespace: the zygote can then kill all a kernel left behind.
         command += ["--unshare-pid", "--die-with-parent"]
-        zygote = Zygote(command, slot)
+        try:
+            zygote = Zygote(command, slot)
+        except WarmKernelError:
+            shutil.rmtree(slot, ignore_errors=True)
+            raise
         zygote.hidden_paths, zygote.taken = list(hidden_paths), True
         _zygotes.append(zygote)
         return zygote
