@@ -46,6 +46,11 @@ def bwrap_sandbox(bwrap, hidden_paths, mounts):
     folder hidden behind an empty read-only one; `mounts` are bwrap's binds to add."""
     args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     args += ["--tmpfs", "/tmp", "--unshare-net", "--unshare-ipc"]
+    # Python, its packages and this project stay visible if they live under /tmp.
+    code = {sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[1])}
+    for path in sorted(code):
+        if Path(path).is_relative_to("/tmp"):
+            args += ["--ro-bind", path, path]
     # Run as root, bubblewrap would leave the kernel root's capabilities, among them
     # remounting the file system read-write and reading any process's memory.
     args += ["--cap-drop", "ALL"]
