@@ -7,7 +7,8 @@ in:
 - `bwrap` (bubblewrap, from Debian's `bubblewrap` package): the file system is read-only
   except the submission's own working folder; the course folder (gradebook, source
   notebooks with hidden tests, other students' work) is replaced by an empty one; the
-  notebook being graded is hidden; the kernel has no network and no capabilities.
+  notebook being graded is hidden; the kernel has no network, no capabilities, and
+  sees no process outside its own PID namespace.
 Without bwrap the kernel still runs, with the memory cap only, and the grader warns.
 
 With bwrap, kernels are warm by default (`warm = True`): forked from a zygote that has
@@ -194,7 +195,11 @@ class SandboxedKernelManager(AsyncKernelManager):
             for notebook in Path(cwd).glob("*.ipynb"):
                 mounts += ["--ro-bind", "/dev/null", str(notebook)]
         mounts += ["--bind", self._socket_dir, self._socket_dir]
+        # Its own PID namespace: no signals to the grader or to other students' kernels.
+        # There the kernel's parent is bubblewrap's init, process 1, which ipykernel takes
+        # for "my parent has exited" unless told that 1 is its parent.
         args = bwrap_sandbox(bwrap, self.hidden_paths, mounts)
+        args += ["--unshare-pid", "--setenv", "JPY_PARENT_PID", "1"]
         # Interrupting a cell that ran out of time sends SIGINT to the whole process group.
         # bubblewrap would die of it, and ipykernel shuts down once its parent is gone; so
         # bubblewrap ignores SIGINT, and the kernel gets the default handling back.

@@ -33,6 +33,7 @@ print(json.dumps({
     "backend": matplotlib.get_backend(),
     "cwd_importable": "" in sys.path,
     "tensorflow_log_level": os.environ.get("TF_CPP_MIN_LOG_LEVEL"),
+    "other_processes": [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())],
 }))
 """
 
@@ -86,6 +87,8 @@ def test_a_warm_kernel_is_like_a_fresh_one_but_for_its_random_numbers(tmp_path):
             k: v for k, v in fresh.items() if k != "draw"
         }
     assert first["readable"] == {"data.csv": "1,2\n"}
+    # In a PID namespace of its own, a kernel sees no grader and no other student's kernel.
+    assert fresh["other_processes"] == []
     assert first["memory_cap"] == 3 * 2**30
     assert first["backend"] == "module://matplotlib_inline.backend_inline"
 
