@@ -3,18 +3,20 @@
 Starting a kernel and importing TensorFlow costs about 3.5 s of CPU, most of what grading
 one lesson notebook costs. The zygote (Android's name for the idea) pays it once per
 grading worker. It runs in the same bubblewrap sandbox a fresh kernel would (read-only
-file system, course folder hidden, no network), plus a PID namespace of its own, and
-keeps its parent's pipes as its only way in:
+file system, course folder hidden, no network, no capabilities, a PID namespace of its
+own), and keeps its parent's pipes as its only way in:
 
     worker --stdin/stdout (JSON lines)--> zygote --fork--> kernel, one at a time
 
 Nothing passes from one student to the next:
 - each kernel is a fork, so it starts from the zygote's clean memory and its changes stay
   its own; the zygote is not dumpable, so a kernel cannot trace it or write its memory;
+- the zygote's reply pipe is closed in each kernel, so a kernel cannot forge replies;
 - before each kernel the zygote kills every other process in the sandbox (`kill(-1)`
-  reaches only its own PID namespace) and deletes whatever was written to /tmp, /dev and
-  the working folders;
-- a kernel that kills the zygote ends its own sandbox; the worker starts a new zygote.
+  reaches only its own PID namespace) and deletes whatever was written to /tmp,
+  /dev/shm, /dev and the working folders;
+- a kernel that kills or stops the zygote ends its own sandbox; the worker starts a new
+  zygote (sandbox.py).
 
 `python -m autograde.zygote` is the zygote; `Zygote` and `ForkedKernel` are the worker's side.
 """
