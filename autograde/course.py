@@ -275,6 +275,13 @@ def export_csv(root):
     return path
 
 
+def grader_failed(detail):
+    """The reason given when the grader itself, not the submission, went wrong."""
+    if isinstance(detail, BaseException):
+        detail = f"{type(detail).__name__}: {detail}"
+    return f"the grader failed on this submission: {detail}"
+
+
 class Worker:
     """One `python -m autograde.worker` process, which grades the submissions it is given."""
 
@@ -318,7 +325,7 @@ class Worker:
             outcome.reasons.append(f"grading was stopped by force after {hard_limit:.0f} s")
         else:
             self.kill()
-            outcome.reasons.append(f"the grader failed on this submission: {self.last_log_line()}")
+            outcome.reasons.append(grader_failed(self.last_log_line()))
         return outcome
 
     def last_log_line(self):
@@ -363,8 +370,7 @@ def _grade_in_slot(todo, done, root, cell_timeout, force, hard_limit):
                     worker = Worker(root, cell_timeout, force)
                 outcome = worker.grade(student, assignment, hard_limit)
             except Exception as error:
-                reason = f"the grader failed on this submission: {type(error).__name__}: {error}"
-                outcome = Outcome(student, assignment, reasons=[reason])
+                outcome = Outcome(student, assignment, reasons=[grader_failed(error)])
             done.put(outcome)
     finally:
         if worker is not None:

@@ -127,6 +127,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._socket_dir = None
         self.transport = "ipc"
 
+    @property
+    def memory_limit_bytes(self):
+        return int(self.memory_limit_gb * 2**30)
+
     def _use_sockets_in(self, folder):
         # Unix sockets in a private folder, bound into the sandbox: TCP cannot cross
         # into a kernel that has no network.
@@ -165,8 +169,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self._zygote is None:
             return await super()._async_launch_kernel(kernel_cmd, **kw)
         env = {**kw.get("env", os.environ), **KERNEL_ENV}
-        limit = int(self.memory_limit_gb * 2**30)
-        process = self._zygote.start_kernel(self.connection_file, kw["cwd"], env, limit)
+        process = self._zygote.start_kernel(
+            self.connection_file, kw["cwd"], env, self.memory_limit_bytes
+        )
         # What LocalProvisioner.launch_kernel records of a process it started itself.
         provisioner = self.provisioner
         provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, None
@@ -174,8 +179,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._reconcile_connection_info(provisioner.connection_info)
 
     def sandbox_command(self, cmd, cwd):
-        limit = str(int(self.memory_limit_gb * 2**30))
-        capped = ["prlimit", f"--as={limit}", "--", *cmd]
+        capped = ["prlimit", f"--as={self.memory_limit_bytes}", "--", *cmd]
         bwrap = bwrap_path()
         if bwrap is None:
             warnings.warn(

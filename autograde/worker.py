@@ -33,7 +33,7 @@ def main(argv=None):
             outcome = course.grade_one(api, args.root, student, assignment, force=args.force)
             reasons = outcome.reasons
         except Exception as error:  # one submission's failure must not stop the rest
-            reasons = [f"the grader failed on this submission: {type(error).__name__}: {error}"]
+            reasons = [course.grader_failed(error)]
         results.write(json.dumps(reasons) + "\n")
 
 

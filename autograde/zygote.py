@@ -181,11 +181,11 @@ def _kill_the_rest():
 
 def _wipe(devices, slot):
     """Delete everything kernels wrote: /tmp and /dev/shm, new entries in /dev, the slot."""
-    keep = {os.path.relpath(slot, folder).split(os.sep)[0] for folder in SCRATCH}
     for folder in SCRATCH:
         for name in _listdir(folder):
-            if name not in keep:
-                _remove(os.path.join(folder, name))
+            path = os.path.join(folder, name)
+            if not (slot + os.sep).startswith(path + os.sep):  # not on the way to the slot
+                _remove(path)
     for name in set(_listdir(DEVICES)) - devices:
         _remove(os.path.join(DEVICES, name))
     for name in _listdir(slot):
