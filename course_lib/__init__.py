@@ -9,7 +9,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from .audit import Audit, audit  # noqa: E402
+from .audit import audit  # noqa: E402
 from .checks import (  # noqa: E402
     assert_bit_identical,
     assert_frozen,
@@ -17,21 +17,12 @@ from .checks import (  # noqa: E402
     check_trajectory,
     problems,
 )
-from .plots import plot_trajectory, save_png, show  # noqa: E402
-from .trajectory import (  # noqa: E402
-    Trajectory,
-    TrajectoryCallback,
-    VariableTrack,
-    underlying_tf_variable,
-    variable_name,
-    variables_of,
-)
+from .plots import plot_trajectory, show  # noqa: E402
+from .trajectory import Trajectory, TrajectoryCallback, variable_name  # noqa: E402
 
 __all__ = [
-    "Audit",
     "Trajectory",
     "TrajectoryCallback",
-    "VariableTrack",
     "assert_bit_identical",
     "assert_frozen",
     "assert_trained",
@@ -39,9 +30,6 @@ __all__ = [
     "check_trajectory",
     "plot_trajectory",
     "problems",
-    "save_png",
     "show",
-    "underlying_tf_variable",
     "variable_name",
-    "variables_of",
 ]

@@ -61,7 +61,7 @@ def _restored_by_load_weights(model, tf_vars):
 class Audit:
     """A table of variables: name, shape, trainable flag, tracked, watched, saved.
 
-    Taught in lesson 01.
+    What `audit()` returns; lessons print it and read rows with `row()`.
     """
 
     def __init__(self, rows):
@@ -100,7 +100,9 @@ def audit(source):
     """Audit a Keras model (or layer) or a list of variables.
 
     For a model, raw `tf.Variable` attributes that Keras 3 ignores are listed too,
-    with tracked=False. Taught in lesson 01.
+    with tracked=False.
+
+    Taught in lesson 01.
     """
     is_keras = hasattr(source, "weights") and not isinstance(source, tf.Variable)
     if is_keras:

@@ -16,7 +16,9 @@ def problems(trajectory, frozen=(), trained=()):
     """Sentences for every variable that did the wrong thing; empty when all is well.
 
     `frozen` names variables that must stay bit-identical; `trained` names variables
-    that must move. Taught in lesson 00.
+    that must move.
+
+    Taught in lesson 00.
     """
     found = []
     for name in _as_names(frozen):
@@ -43,7 +45,7 @@ def problems(trajectory, frozen=(), trained=()):
 def assert_frozen(trajectory, names):
     """Fail unless every named variable stayed bit-identical at every recorded step.
 
-    Taught in lesson 00.
+    Taught in lessons 00 and 03.
     """
     found = problems(trajectory, frozen=names)
     if found:
@@ -53,7 +55,7 @@ def assert_frozen(trajectory, names):
 def assert_trained(trajectory, names):
     """Fail unless every named variable moved away from its initial value.
 
-    Taught in lesson 00.
+    Taught in lessons 00 and 03.
     """
     found = problems(trajectory, trained=names)
     if found:
@@ -63,7 +65,7 @@ def assert_trained(trajectory, names):
 def assert_bit_identical(actual, expected, what="the value"):
     """Fail unless two arrays (or variables) hold exactly the same bits.
 
-    Taught in lesson 01.
+    Taught in lessons 01, 02 and 03.
     """
     actual, expected = np.asarray(actual), np.asarray(expected)
     if actual.shape != expected.shape:
@@ -84,7 +86,9 @@ def check_trajectory(trajectory, frozen=(), trained=(), title=None):
     """Show the trajectory plot, then fail with one sentence per variable that did the wrong thing.
 
     Autograder test cells of training exercises call this, so the plot lands in the
-    cell's output and so in the student's feedback. Taught in lesson 00.
+    cell's output and so in the student's feedback.
+
+    Taught in lessons 00, 01, 02 and 03.
     """
     from .plots import show
 

@@ -26,7 +26,9 @@ def plot_trajectory(trajectory, title="What training did to each variable"):
 
     Variables whose `trainable` flag disagrees with what happened are marked in red
     with a '!'. Returns the matplotlib Figure, already closed in pyplot so that a
-    notebook shows it once. Taught in lesson 00.
+    notebook shows it once.
+
+    Taught in lessons 00, 01 and 03.
     """
     tracks = trajectory.tracks
     steps = np.asarray(trajectory.steps)
@@ -86,9 +88,7 @@ def plot_trajectory(trajectory, title="What training did to each variable"):
 
 
 def save_png(trajectory, path, title="What training did to each variable"):
-    """Write the trajectory plot to a PNG file and close the figure.
-
-    Used by the grader for feedback; taught in lesson 00."""
+    """Write the trajectory plot to a PNG file and close the figure (for use outside notebooks)."""
     plot_trajectory(trajectory, title=title).savefig(path, dpi=100)
     return path
 
@@ -96,7 +96,7 @@ def save_png(trajectory, path, title="What training did to each variable"):
 def show(trajectory, title=None):
     """Display the plot as a cell output in a notebook (and close it); do nothing elsewhere.
 
-    Taught in lesson 00.
+    Taught in lessons 02 and 03.
     """
     try:
         from IPython import get_ipython

@@ -30,7 +30,7 @@ def _bit_identical(now, start, bits):
 def variable_name(variable):
     """A readable name: the Keras 3 path (`dense/kernel`) or the tf.Variable name without `:0`.
 
-    Taught in lesson 00.
+    Taught in lesson 02.
     """
     path = getattr(variable, "path", None)
     if path:
@@ -40,10 +40,7 @@ def variable_name(variable):
 
 
 def underlying_tf_variable(variable):
-    """The `tf.Variable` that holds the value: itself, or the one inside a Keras 3 variable.
-
-    Taught in lesson 01.
-    """
+    """The `tf.Variable` that holds the value: itself, or the one inside a Keras 3 variable."""
     if isinstance(variable, tf.Variable):
         return variable
     inner = getattr(variable, "value", None)
@@ -56,10 +53,7 @@ def underlying_tf_variable(variable):
 
 
 def variables_of(source):
-    """The variables to follow: a Keras model's or layer's `weights`, or a list as given.
-
-    Taught in lesson 00.
-    """
+    """The variables to follow: a Keras model's or layer's `weights`, or a list as given."""
     if hasattr(source, "weights") and not isinstance(source, tf.Variable):
         weights = list(source.weights)
         if not weights:
@@ -77,7 +71,10 @@ def variables_of(source):
 
 
 class VariableTrack:
-    """What happened to one variable: its flag, and per-step summaries since the start."""
+    """What happened to one variable: its flag, and per-step summaries since the start.
+
+    What `Trajectory.track(name)` returns, and what `Trajectory.tracks` holds.
+    """
 
     def __init__(self, name, shape, dtype, trainable, sample_index):
         self.name = name
@@ -120,7 +117,7 @@ class VariableTrack:
 class Trajectory:
     """Follows a set of variables through training: call `record()` after each step.
 
-    Taught in lesson 00 (hand-written loops), lesson 01 (Keras models and `fit`).
+    Taught in lessons 00, 01, 02 and 03.
     """
 
     def __init__(self, source, sample_size=8, every=1, seed=0):
@@ -258,7 +255,9 @@ class Trajectory:
 class TrajectoryCallback(keras.callbacks.Callback):
     """Records a `model.fit()` run after every batch; read the record from `.trajectory`.
 
-    A second `fit()` with the same callback continues the same record. Taught in lesson 03.
+    A second `fit()` with the same callback continues the same record.
+
+    Taught in lessons 01 and 03.
     """
 
     def __init__(self, sample_size=8, every=1):

@@ -309,7 +309,7 @@ def test_plot_tells_frozen_from_moved_and_flags_surprises(tmp_path):
     assert labels[0].startswith("! dense/kernel (trainable=False): moved")
     assert labels[1].startswith("! dense/bias (trainable=True): frozen")
     assert all(line.get_color() == cl.plots.SURPRISE_COLOR for line in lines)
-    path = cl.save_png(record, tmp_path / "plot.png")
+    path = cl.plots.save_png(record, tmp_path / "plot.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
