@@ -4,10 +4,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-# Quiet TensorFlow's C++ start-up chatter (INFO only; warnings and errors still print)
-# and the oneDNN notice, for every command below and every kernel they start.
-export TF_CPP_MIN_LOG_LEVEL := 1
-export TF_ENABLE_ONEDNN_OPTS := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install demo test lab bench lint clean

@@ -2,30 +2,22 @@
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-from . import course
+from . import config, course
+from .grading import grade_course
+from .summary import print_progress, print_summary
 
 
 def cmd_init(args):
     """Create a ready nbgrader course in DIR: config, one assignment per lesson, gradebook."""
     ids = course.init_course(args.dir, cell_timeout=args.timeout)
-    print(f"Course ready in {Path(args.dir).resolve()}")
+    root = Path(args.dir).resolve()
+    print(f"Course ready in {root}")
     print(f"  assignments: {', '.join(ids)}")
-    print(f"  students get:  {Path(args.dir).resolve() / 'release'}")
-    print(f"  collect into:  {Path(args.dir).resolve() / 'submitted'}/<student>/<assignment>/")
+    print(f"  students get:  {root / 'release'}")
+    print(f"  collect into:  {root / 'submitted'}/<student>/<assignment>/")
     return 0
-
-
-def print_summary(root, outcomes):
-    print("\nSummary")
-    if not outcomes:
-        print(f"  no submissions found under {Path(root).resolve() / 'submitted'}")
-    for outcome in outcomes:
-        print("  " + outcome.line())
-    print(f"\ngrades:   {Path(root).resolve() / 'grades.csv'}")
-    print(f"feedback: {Path(root).resolve() / 'feedback'}/<student>/<assignment>/*.html")
 
 
 def cmd_grade(args):
@@ -33,8 +25,12 @@ def cmd_grade(args):
 
     Submissions graded before are skipped (as nbgrader does) unless --force is given.
     """
-    outcomes = course.grade_course(
-        args.dir, cell_timeout=args.timeout, force=args.force, jobs=args.jobs
+    outcomes = grade_course(
+        args.dir,
+        cell_timeout=args.timeout,
+        force=args.force,
+        jobs=args.jobs,
+        progress=print_progress,
     )
     print_summary(args.dir, outcomes)
     return 0
@@ -82,7 +78,7 @@ def build_parser():
         ["--timeout"],
         {
             "type": float,
-            "default": course.DEFAULT_CELL_TIMEOUT,
+            "default": config.CELL_TIMEOUT,
             "metavar": "S",
             "help": "seconds one cell may run (default: %(default)s)",
         },
@@ -108,6 +104,7 @@ def build_parser():
 
 
 def main(argv=None):
-    course.prepare_environment()
+    """Run one command; return its exit status (0: it completed, whatever the scores)."""
+    config.prepare_environment()
     args = build_parser().parse_args(argv)
-    sys.exit(args.run(args))
+    return args.run(args)

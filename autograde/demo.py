@@ -14,6 +14,9 @@ from pathlib import Path
 import nbformat
 
 from . import course
+from .cells import grade_id
+from .grading import grade_course
+from .summary import print_progress, print_summary
 
 DEMO_ASSIGNMENT = "lesson00"
 
@@ -28,13 +31,9 @@ MISTAKES = {
 SOLUTION_MARKERS = {"### BEGIN SOLUTION", "### END SOLUTION"}
 
 
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def _solution_ids(nb, code_only=False):
     return [
-        _grade_id(c)
+        grade_id(c)
         for c in nb.cells
         if _is_solution(c) and (c.cell_type == "code" or not code_only)
     ]
@@ -48,8 +47,8 @@ def _answered(release, answers, grade_ids):
     """A copy of the release notebook with the given solution cells answered."""
     nb = nbformat.from_dict(release)
     for cell in nb.cells:
-        if _grade_id(cell) in grade_ids:
-            cell.source = answers[_grade_id(cell)]
+        if grade_id(cell) in grade_ids:
+            cell.source = answers[grade_id(cell)]
     return nb
 
 
@@ -59,11 +58,11 @@ def sample_notebooks(source_path, release_path, assignment):
     release = nbformat.read(release_path, as_version=4)
     # A student's answer is the solution without nbgrader's markers around it.
     answers = {
-        _grade_id(c): "\n".join(
+        grade_id(c): "\n".join(
             line for line in c.source.splitlines() if line.strip() not in SOLUTION_MARKERS
         )
         for c in source.cells
-        if _grade_id(c)
+        if grade_id(c)
     }
 
     everything = _solution_ids(release)
@@ -72,10 +71,10 @@ def sample_notebooks(source_path, release_path, assignment):
     correct = _answered(release, answers, everything)
     mistaken = _answered(release, answers, everything)
     for cell in mistaken.cells:
-        if _grade_id(cell) in MISTAKES[assignment]:
-            right, wrong = MISTAKES[assignment][_grade_id(cell)]
+        if grade_id(cell) in MISTAKES[assignment]:
+            right, wrong = MISTAKES[assignment][grade_id(cell)]
             if right not in cell.source:
-                raise RuntimeError(f"the demo's mistake no longer fits {_grade_id(cell)}")
+                raise RuntimeError(f"the demo's mistake no longer fits {grade_id(cell)}")
             cell.source = cell.source.replace(right, wrong)
     return {"ada": correct, "ben": partial, "cy": mistaken, "dee": release}
 
@@ -95,8 +94,6 @@ def add_samples(root, assignment=DEMO_ASSIGNMENT):
 
 def run_demo(root):
     """Init a course in root, add the samples, grade, and print where the results are."""
-    from .cli import print_summary
-
     root = Path(root).resolve()
     print(f"Setting up a course in {root} ...")
     course.init_course(root)
@@ -105,7 +102,7 @@ def run_demo(root):
         "Grading four sample students (ada: correct, ben: partial, cy: moves a frozen layer, "
         "dee: blank) ..."
     )
-    outcomes = course.grade_course(root, jobs=os.cpu_count() or 1)
+    outcomes = grade_course(root, jobs=os.cpu_count() or 1, progress=print_progress)
     print_summary(root, outcomes)
     print(
         f"\nOpen a feedback page in a browser, e.g.\n  {root / 'feedback' / 'cy' / DEMO_ASSIGNMENT}"

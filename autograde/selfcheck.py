@@ -12,7 +12,9 @@ from nbconvert import HTMLExporter
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import determine_grade
 
-from .preprocessors import ExplainFailures, StderrCostsNoPoints, is_autograder_test
+from . import config
+from .cells import grade_id, is_autograder_test
+from .preprocessors import ExplainFailures, StderrCostsNoPoints
 
 
 class CheckResult:
@@ -39,7 +41,7 @@ def read_notebook(path):
         ) from None
 
 
-def check_notebook(path, cell_timeout=120):
+def check_notebook(path, cell_timeout=config.CELL_TIMEOUT):
     """Run a notebook's visible tests; return a CheckResult and write PATH.feedback.html."""
     path = Path(path).resolve()
     nb = read_notebook(path)
@@ -50,14 +52,14 @@ def check_notebook(path, cell_timeout=120):
     for cell in nb.cells:
         if not is_autograder_test(cell):
             continue
-        grade_id = cell.metadata["nbgrader"].get("grade_id", "a test")
+        name = grade_id(cell, "a test")
         score, _ = determine_grade(cell)
         errors = [o for o in cell.outputs if o.output_type == "error"]
         if score:
-            passed.append(grade_id)
+            passed.append(name)
         else:
             reason = f"{errors[0].ename}: {errors[0].evalue}" if errors else "no credit"
-            failed.append((grade_id, reason))
+            failed.append((name, reason))
     nb, resources = ExplainFailures().preprocess(nb, resources)
     html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
     feedback = path.with_name(path.stem + ".feedback.html")

@@ -1,19 +1,95 @@
 """Grade submissions in a process of its own: `python -m autograde.worker ROOT --results FD`.
 
-`autograde grade` runs one worker per job slot (`--jobs`) and feeds it one submission a
-line on stdin, as a JSON list `[student, assignment]`. For each, the worker writes the
-outcome's reasons as a JSON line to file descriptor FD: a pipe of its own, so that nothing
-printed by nbgrader or a kernel can pass for a result. A worker keeps its warm kernel
-process (autograde/zygote.py) from one submission to the next; a worker that a submission
-wedges is killed and replaced, and the class goes on.
+A worker grades one submission after another with nbgrader's API (autograde, then
+feedback), keeping its warm kernel process (autograde/sandbox/) between them. It reads
+one submission a line on stdin, as a JSON list `[student, assignment]`, and writes its
+failures as a JSON line to file descriptor FD: a pipe of its own, so that nothing printed
+by nbgrader or a kernel can pass for a result. The local pool (pool.py) runs `--jobs`
+of them.
 """
 
 import argparse
 import json
+import logging
 import os
 import sys
+from pathlib import Path
 
-from . import course
+import nbformat
+from nbgrader.preprocessors.execute import UnresponsiveKernelError
+
+from . import config, course
+from .outcome import Failure, Kind, failure_of
+from .sandbox import SandboxError
+
+
+class RaisedWhileLogging(logging.Handler):
+    """Keeps the exceptions nbgrader was handling when it logged an error.
+
+    nbgrader's converters catch what goes wrong with a submission, log it as text and
+    raise a generic error after; a handler runs inside their `except` block, where the
+    exception itself is still at hand.
+    """
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.raised = []
+
+    def emit(self, record):
+        error = sys.exc_info()[1]
+        if error is not None and error not in self.raised:
+            self.raised.append(error)
+
+
+def failure_from_exception(error):
+    """The Failure for an exception that stopped nbgrader autograding a submission."""
+    if isinstance(error, SandboxError):
+        return Failure(Kind.SANDBOX_REFUSED, detail=str(error))
+    if isinstance(error, UnresponsiveKernelError):
+        return Failure(Kind.KERNEL_UNRESPONSIVE)
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return Failure(Kind.NBGRADER_ERROR, detail=f"{type(error).__name__}: {first_line}".rstrip(": "))
+
+
+def failures_in_autograded(root, student, assignment):
+    """The failures LimitedExecute recorded in the cells of the autograded notebooks."""
+    folder = Path(root) / "autograded" / student / assignment
+    failures = []
+    for path in sorted(folder.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            failure = failure_of(cell)
+            if failure is not None:
+                failures.append(failure)
+    return failures
+
+
+def grade_one(api, root, student, assignment, force=False):
+    """Autograde one submission and write its feedback; return its failures, never raise.
+
+    Without `force`, nbgrader skips a submission it has already autograded.
+    """
+    failures = course.check_files(root, student, assignment)
+    watcher = RaisedWhileLogging()
+    api.log.addHandler(watcher)
+    try:
+        result = api.autograde(assignment, student, force=force, create=True)
+    finally:
+        api.log.removeHandler(watcher)
+    if not result["success"]:
+        if failures:  # nbgrader failed on the files already reported
+            return failures
+        if watcher.raised:
+            return [failure_from_exception(watcher.raised[0])]
+        return [Failure(Kind.NBGRADER_ERROR, detail="see the grader's log")]
+    failures += failures_in_autograded(root, student, assignment)
+    if not api.generate_feedback(assignment, student, force=force)["success"]:
+        failures.append(Failure(Kind.NO_FEEDBACK))
+    return failures
+
+
+def grader_failed(error):
+    """The Failure when the grader itself, not the submission, went wrong."""
+    return Failure(Kind.GRADER_ERROR, detail=f"{type(error).__name__}: {error}")
 
 
 def main(argv=None):
@@ -25,16 +101,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     results = os.fdopen(args.results, "w", buffering=1)
     os.set_inheritable(args.results, False)  # kernels must not write results
-    course.prepare_environment()
-    api = course.open_api(args.root, args.timeout)
+    config.prepare_environment()
+    api = config.open_api(args.root, args.timeout)
     for line in sys.stdin:
         student, assignment = json.loads(line)
         try:
-            outcome = course.grade_one(api, args.root, student, assignment, force=args.force)
-            reasons = outcome.reasons
+            failures = grade_one(api, args.root, student, assignment, force=args.force)
         except Exception as error:  # one submission's failure must not stop the rest
-            reasons = [course.grader_failed(error)]
-        results.write(json.dumps(reasons) + "\n")
+            failures = [grader_failed(error)]
+        results.write(json.dumps([f.to_dict() for f in failures]) + "\n")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autograde import course, demo  # noqa: E402
+from autograde import config, course, demo  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -40,7 +40,7 @@ def stock_copy(ours, stock):
     shutil.copytree(ours / "source", stock / "source")
     shutil.copytree(ours / "submitted", stock / "submitted")
     (stock / "nbgrader_config.py").write_text(
-        f'c = get_config()\nc.CourseDirectory.course_id = "{course.COURSE_ID}"\n'
+        f'c = get_config()\nc.CourseDirectory.course_id = "{config.COURSE_ID}"\n'
     )
     subprocess.run(
         [BIN / "nbgrader", "generate_assignment", demo.DEMO_ASSIGNMENT, "--force"],
@@ -69,7 +69,7 @@ def scores(path, assignment):
 
 def main(students=12, jobs=None):
     jobs = jobs or os.cpu_count() or 1
-    course.prepare_environment()
+    config.prepare_environment()
     with tempfile.TemporaryDirectory() as folder:
         ours, stock = Path(folder) / "ours", Path(folder) / "stock"
         make_class(ours, students)

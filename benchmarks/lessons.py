@@ -15,9 +15,6 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 

@@ -1,7 +1,8 @@
 """Checks for tests and self-checks, with messages a student can act on.
 
 Each check raises AssertionError with a sentence naming the variable, what it
-should have done, and what it did. `problems()` returns the same sentences as a
+should have done, and what it did: one line per variable, which the grader's
+feedback shows as a list. `problems()` returns the same sentences as a
 list, for feedback that reports every mistake at once.
 """
 
@@ -49,7 +50,7 @@ def assert_frozen(trajectory, names):
     """
     found = problems(trajectory, frozen=names)
     if found:
-        raise AssertionError("; ".join(found))
+        raise AssertionError("\n".join(found))
 
 
 def assert_trained(trajectory, names):
@@ -59,7 +60,7 @@ def assert_trained(trajectory, names):
     """
     found = problems(trajectory, trained=names)
     if found:
-        raise AssertionError("; ".join(found))
+        raise AssertionError("\n".join(found))
 
 
 def assert_bit_identical(actual, expected, what="the value"):
@@ -95,4 +96,4 @@ def check_trajectory(trajectory, frozen=(), trained=(), title=None):
     show(trajectory, title=title)
     found = problems(trajectory, frozen=frozen, trained=trained)
     if found:
-        raise AssertionError("; ".join(found))
+        raise AssertionError("\n".join(found))

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from autograde.preprocessors import is_autograder_test  # noqa: F401  (shared with the tests)
+from autograde.cells import is_autograder_test  # noqa: F401  (shared with the tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"

@@ -16,6 +16,7 @@ from nbgrader.api import Gradebook
 from notebook_tools import LESSONS, is_autograder_test, nbgrader_meta
 
 from autograde import course, demo
+from autograde.grading import grade_course
 
 
 def autograded_points(lesson):
@@ -49,7 +50,7 @@ def graded(tmp_path_factory):
             folder = root / "submitted" / student / aid
             folder.mkdir(parents=True)
             shutil.copy(source, folder / lesson.name)
-    outcomes = course.grade_course(root, progress=lambda line: None)
+    outcomes = grade_course(root)
     return root, run.stdout, {(o.student, o.assignment): o for o in outcomes}
 
 
@@ -137,7 +138,7 @@ def test_unknown_assignment_and_missing_notebook_are_reported_not_fatal(tmp_path
     (root / "submitted" / "zed" / "lesson99").mkdir(parents=True)
     (root / "submitted" / "yan" / "lesson00").mkdir(parents=True)
     (root / "submitted" / "yan" / "lesson00" / "renamed.ipynb").write_text("{}")
-    outcomes = {o.student: o for o in course.grade_course(root, progress=lambda line: None)}
+    outcomes = {o.student: o for o in grade_course(root)}
     assert outcomes["zed"].reasons == ["there is no assignment called 'lesson99'"]
     assert outcomes["yan"].reasons == [
         f"{LESSONS[0].name} is missing (found: renamed.ipynb); rename or re-collect it"

@@ -17,6 +17,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from nbgrader.api import Gradebook
 
 from autograde import course
+from autograde.grading import grade_course
 from autograde.sandbox import bwrap_path
 
 NOTEBOOK = "00_fixture.ipynb"
@@ -274,7 +275,7 @@ def grade_class(root, release, port):
         else:
             nbformat.write(content, folder / NOTEBOOK)
     other = (root / "submitted" / "correct" / AID / NOTEBOOK).read_bytes()
-    outcomes = course.grade_course(root, jobs=2, progress=lambda line: None)
+    outcomes = grade_course(root, jobs=2)
     return root, {o.student: o for o in outcomes}, expected, other
 
 
@@ -352,7 +353,7 @@ def test_parallel_grading_matches_a_sequential_run(graded, tmp_path):
     # One at a time, and with a fresh kernel for each instead of a warm one.
     with open(again / "nbgrader_config.py", "a") as config:
         config.write("c.SandboxedKernelManager.warm = False\n")
-    sequential = course.grade_course(again, jobs=1, force=True, progress=lambda line: None)
+    sequential = grade_course(again, jobs=1, force=True)
     assert len(sequential) == 4
     for outcome in sequential:
         assert outcome.score == outcomes[outcome.student].score, outcome.reasons
@@ -435,7 +436,7 @@ def test_nothing_passes_from_one_warm_kernel_to_the_next(tmp_path):
         folder = root / "submitted" / student / AID
         folder.mkdir(parents=True)
         nbformat.write(answered(release, double=answer), folder / NOTEBOOK)
-    outcomes = {o.student: o for o in course.grade_course(root, jobs=1, progress=lambda _: None)}
+    outcomes = {o.student: o for o in grade_course(root, jobs=1)}
     for student, (_, expected) in IN_ORDER.items():
         if expected is not None:
             assert code_score(root, student) == (expected, 5), outcomes[student].reasons

@@ -1,4 +1,4 @@
-"""Warm kernels (autograde/zygote.py): forked from one process, yet each like a fresh kernel."""
+"""Warm kernels (autograde/sandbox/warm_server.py): forked from one process, yet each like a fresh kernel."""
 
 import asyncio
 import json
@@ -109,11 +109,11 @@ def test_kernels_running_at_once_in_one_process_get_a_warm_process_each(tmp_path
     assert first["readable"] == second["readable"] == {"data.csv": "1,2\n"}
 
 
-def test_the_zygote_refuses_to_run_outside_a_pid_namespace_of_its_own():
+def test_the_warm_process_refuses_to_run_outside_a_pid_namespace_of_its_own():
     # Between kernels it kills every process it can signal: outside a namespace of its
     # own, that would be every process of this user on the machine.
     process = subprocess.Popen(
-        [sys.executable, "-m", "autograde.zygote", os.readlink("/proc/self/ns/pid")],
+        [sys.executable, "-m", "autograde.sandbox.warm_server", os.readlink("/proc/self/ns/pid")],
         stdin=subprocess.PIPE,  # kept open: closing it is what would start the killing
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -122,7 +122,7 @@ def test_the_zygote_refuses_to_run_outside_a_pid_namespace_of_its_own():
         code = process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         process.kill()
-        pytest.fail("the zygote started outside a PID namespace of its own")
+        pytest.fail("the warm process started outside a PID namespace of its own")
     assert code != 0
     assert b"must run in a PID namespace of its own" in process.stderr.read()
     process.stdin.close()

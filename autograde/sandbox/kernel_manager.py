@@ -1,19 +1,19 @@
-"""A kernel manager that starts each student's kernel in a sandbox, with a memory cap.
+"""SandboxedKernelManager: each student's kernel in a sandbox, with a memory cap, warm if it can be.
 
 nbgrader's Execute preprocessor takes a `kernel_manager_class`; this one puts the kernel
 in:
 - `prlimit --as`: a memory cap per kernel, so a memory bomb ends only its own kernel
   (Linux; always on);
-- `bwrap` (bubblewrap, from Debian's `bubblewrap` package): the file system is read-only
-  except the submission's own working folder; the course folder (gradebook, source
-  notebooks with hidden tests, other students' work) is replaced by an empty one; the
-  notebook being graded is hidden; the kernel has no network, no capabilities, and
-  sees no process outside its own PID namespace.
+- `bwrap` (bubblewrap, from Debian's `bubblewrap` package; bwrap.py): the file system is
+  read-only except the submission's own working folder; the course folder (gradebook,
+  source notebooks with hidden tests, other students' work) is replaced by an empty
+  one; the notebook being graded is hidden; the kernel has no network, no
+  capabilities, and sees no process outside its own PID namespace.
 Without bwrap the kernel still runs, with the memory cap only, and the grader warns.
 
-With bwrap, kernels are warm by default (`warm = True`): forked from a zygote that has
-imported TensorFlow once, inside the same sandbox (see autograde/zygote.py). Each kernel
-then works in a copy of its submission folder, without the notebooks.
+With bwrap, kernels are warm by default (`warm = True`): forked from a process that has
+imported TensorFlow once, inside the same sandbox (warm_server.py, warm_client.py). Each
+kernel then works in a copy of its submission folder, without the notebooks.
 """
 
 import atexit
@@ -21,97 +21,32 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import warnings
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, List, Unicode
 
-from .zygote import WarmKernelError, Zygote
-
-# Every kernel's home and caches are in its sandbox's private /tmp.
-KERNEL_ENV = {"HOME": "/tmp", "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib"}
+from .. import config
+from .bwrap import KERNEL_ENV, bwrap_path, sandbox_command
+from .warm_client import WarmKernelError, WarmPool
 
 
 class SandboxUnavailable(UserWarning):
     pass
 
 
-def bwrap_path():
-    return shutil.which("bwrap")
-
-
-def bwrap_sandbox(bwrap, hidden_paths, mounts):
-    """The sandbox every kernel gets: read-only system, private /tmp, no network, course
-    folder hidden behind an empty read-only one; `mounts` are bwrap's binds to add."""
-    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    args += ["--tmpfs", "/tmp", "--unshare-net", "--unshare-ipc"]
-    # Python, its packages and this project stay visible if they live under /tmp.
-    code = {sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[1])}
-    for path in sorted(code):
-        if Path(path).is_relative_to("/tmp"):
-            args += ["--ro-bind", path, path]
-    # Run as root, bubblewrap would leave the kernel root's capabilities, among them
-    # remounting the file system read-write and reading any process's memory.
-    args += ["--cap-drop", "ALL"]
-    for hidden in hidden_paths:
-        args += ["--tmpfs", hidden]
-    args += mounts
-    for hidden in hidden_paths:
-        args += ["--remount-ro", hidden]
-    for name, value in KERNEL_ENV.items():
-        args += ["--setenv", name, value]
-    return args
-
-
-_zygotes = []  # this process's warm processes; each serves one kernel manager at a time
-_zygotes_lock = threading.Lock()
-
-
-def take_zygote(hidden_paths):
-    """An idle warm process for kernels that hide `hidden_paths`, started if need be.
-
-    A grading worker uses one; several at once (formgrader, say) each get their own, since
-    a zygote kills what its previous kernel left behind before it starts the next.
-    """
-    with _zygotes_lock:
-        for zygote in list(_zygotes):
-            if not zygote.alive:
-                _zygotes.remove(zygote)
-                _discard(zygote)
-            elif not zygote.taken and zygote.hidden_paths == list(hidden_paths):
-                zygote.taken = True
-                return zygote
-        slot = tempfile.mkdtemp(prefix="autograde-warm-")
-        command = bwrap_sandbox(bwrap_path(), hidden_paths, ["--bind", slot, slot])
-        # Its own PID namespace: the zygote can then kill all a kernel left behind.
-        command += ["--unshare-pid", "--die-with-parent"]
-        try:
-            zygote = Zygote(command, slot)
-        except WarmKernelError:
-            shutil.rmtree(slot, ignore_errors=True)
-            raise
-        zygote.hidden_paths, zygote.taken = list(hidden_paths), True
-        _zygotes.append(zygote)
-        return zygote
-
-
-def _discard(zygote):
-    zygote.stop()
-    shutil.rmtree(zygote.slot, ignore_errors=True)
-
-
-@atexit.register
-def _stop_zygotes():
-    for zygote in _zygotes:
-        _discard(zygote)
+# This process's warm processes, shared by its kernel managers.
+WARM_POOL = WarmPool()
+atexit.register(WARM_POOL.stop_all)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
     """Starts the kernel under prlimit and bubblewrap, or forks it from a warm process."""
 
-    memory_limit_gb = Float(4.0, help="Address-space cap per kernel, in GiB.").tag(config=True)
+    memory_limit_gb = Float(config.MEMORY_GB, help="Address-space cap per kernel, in GiB.").tag(
+        config=True
+    )
     hidden_paths = List(Unicode(), help="Folders the kernel must not see (the course root).").tag(
         config=True
     )
@@ -123,7 +58,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._zygote = None
+        self._warm_process = None
         self._socket_dir = None
         self.transport = "ipc"
 
@@ -140,11 +75,11 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         if self.warm and bwrap_path():
-            self._take_cleared_zygote()
-            self._use_sockets_in(self._zygote.slot)
-            kw["cwd"] = self._working_copy(kw.get("cwd"), self._zygote.slot)
+            self._take_cleared_warm_process()
+            self._use_sockets_in(self._warm_process.slot)
+            kw["cwd"] = self._working_copy(kw.get("cwd"), self._warm_process.slot)
             return await super()._async_pre_start_kernel(**kw)
-        self._release_zygote()
+        self._release_warm_process()
         self._use_sockets_in(None)
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         return self.sandbox_command(cmd, kw.get("cwd")), kw
@@ -166,10 +101,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         return copy
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        if self._zygote is None:
+        if self._warm_process is None:
             return await super()._async_launch_kernel(kernel_cmd, **kw)
         env = {**kw.get("env", os.environ), **KERNEL_ENV}
-        process = self._zygote.start_kernel(
+        process = self._warm_process.start_kernel(
             self.connection_file, kw["cwd"], env, self.memory_limit_bytes
         )
         # What LocalProvisioner.launch_kernel records of a process it started itself.
@@ -202,7 +137,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         # Its own PID namespace: no signals to the grader or to other students' kernels.
         # There the kernel's parent is bubblewrap's init, process 1, which ipykernel takes
         # for "my parent has exited" unless told that 1 is its parent.
-        args = bwrap_sandbox(bwrap, self.hidden_paths, mounts)
+        args = sandbox_command(bwrap, self.hidden_paths, mounts)
         args += ["--unshare-pid", "--setenv", "JPY_PARENT_PID", "1"]
         # Interrupting a cell that ran out of time sends SIGINT to the whole process group.
         # bubblewrap would die of it, and ipykernel shuts down once its parent is gone; so
@@ -219,25 +154,27 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
-            self._release_zygote()
+            self._release_warm_process()
             if self._socket_dir:
                 shutil.rmtree(self._socket_dir, ignore_errors=True)
 
-    def _take_cleared_zygote(self):
+    def _take_cleared_warm_process(self):
         """A warm process, cleared of its last kernel before anything of this one is in its slot."""
         for attempt in range(2):
-            if self._zygote is None or not self._zygote.alive:  # else kept over a restart
-                self._release_zygote()
-                self._zygote = take_zygote(self.hidden_paths)
+            if (
+                self._warm_process is None or not self._warm_process.alive
+            ):  # else kept over a restart
+                self._release_warm_process()
+                self._warm_process = WARM_POOL.take(self.hidden_paths)
             try:
-                self._zygote.reset()
+                self._warm_process.reset()
                 return
             except WarmKernelError:
                 # Its last kernel stopped it (SIGSTOP, say): it has been ended; take a new one.
                 if attempt:
                     raise
 
-    def _release_zygote(self):
-        if self._zygote is not None:
-            self._zygote.taken = False
-            self._zygote = None
+    def _release_warm_process(self):
+        if self._warm_process is not None:
+            WARM_POOL.release(self._warm_process)
+            self._warm_process = None

@@ -1,49 +1,49 @@
-"""Warm kernels: one sandboxed process imports TensorFlow once and forks a kernel per submission.
+"""The warm process, inside the sandbox: imports TensorFlow once, then forks a kernel per submission.
 
 Starting a kernel and importing TensorFlow costs about 3.5 s of CPU, most of what grading
-one lesson notebook costs. The zygote (Android's name for the idea) pays it once per
-grading worker. It runs in the same bubblewrap sandbox a fresh kernel would (read-only
-file system, course folder hidden, no network, no capabilities, a PID namespace of its
-own), and keeps its parent's pipes as its only way in:
+one lesson notebook costs. The warm process (a "zygote", Android's name for the idea)
+pays it once per grading worker. It runs in the same bubblewrap sandbox a fresh kernel
+would (read-only file system, course folder hidden, no network, no capabilities, a PID
+namespace of its own), and keeps its parent's pipes as its only way in:
 
-    worker --stdin/stdout (JSON lines)--> zygote --fork--> kernel, one at a time
+    worker --stdin/stdout (JSON lines)--> warm process --fork--> kernel, one at a time
 
 Nothing passes from one student to the next:
-- each kernel is a fork, so it starts from the zygote's clean memory and its changes stay
-  its own; the zygote is not dumpable, so a kernel cannot trace it or write its memory;
-- the zygote's reply pipe is closed in each kernel, so a kernel cannot forge replies;
-- before each kernel the zygote kills every other process in the sandbox (`kill(-1)`
-  reaches only its own PID namespace) and deletes whatever was written to /tmp,
-  /dev/shm, /dev and the working folders;
-- a kernel that kills or stops the zygote ends its own sandbox; the worker starts a new
-  zygote (sandbox.py).
+- each kernel is a fork, so it starts from the warm process's clean memory and its
+  changes stay its own; the warm process is not dumpable, so a kernel cannot trace it
+  or write its memory;
+- its reply pipe is closed in each kernel, so a kernel cannot forge replies;
+- before each kernel it kills every other process in the sandbox (`kill(-1)` reaches
+  only its own PID namespace) and deletes whatever was written to /tmp, /dev/shm, /dev
+  and the working folders;
+- a kernel that kills or stops it ends its own sandbox; the worker starts a new one
+  (warm_client.py).
 
-`python -m autograde.zygote` is the zygote; `Zygote` and `ForkedKernel` are the worker's side.
+This module is the program, `python -m autograde.sandbox.warm_server`; the worker's side
+is warm_client.py.
 """
 
 import ctypes
 import importlib
 import json
 import os
-import queue
 import resource
 import select
 import shutil
 import signal
-import subprocess
 import sys
-import threading
 import time
 import traceback
 
 # What every lesson imports, and ipykernel itself: loaded once, before any fork.
+# course_lib comes first: importing it quiets TensorFlow's start-up messages.
 WARM_MODULES = (
+    "course_lib",
     "numpy",
     "matplotlib",
     "matplotlib.pyplot",
     "tensorflow",
     "keras",
-    "course_lib",
     "ipykernel.kernelapp",
 )
 # The places in the sandbox a kernel can write, emptied between kernels; /dev keeps
@@ -51,11 +51,6 @@ WARM_MODULES = (
 SCRATCH = ("/tmp", "/dev/shm")
 DEVICES = "/dev"
 PR_SET_DUMPABLE = 4
-STARTUP_TIMEOUT = 120  # seconds for the zygote's imports, on a loaded machine
-RESET_TIMEOUT = 10  # seconds to kill a kernel's processes (5 at most) and delete its files
-
-
-# -- the zygote, inside the sandbox ----------------------------------------------------
 
 
 def serve(host_pid_namespace):
@@ -63,7 +58,8 @@ def serve(host_pid_namespace):
     if os.readlink("/proc/self/ns/pid") == host_pid_namespace:
         # kill(-1) would reach every process of this user on the machine.
         raise SystemExit(
-            "autograde.zygote must run in a PID namespace of its own (bwrap --unshare-pid)"
+            "autograde.sandbox.warm_server must run in a PID namespace of its own "
+            "(bwrap --unshare-pid)"
         )
     # ipykernel sets this before matplotlib loads; matplotlib reads it once, at import.
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
@@ -207,165 +203,6 @@ def _remove(path):
             os.unlink(path)
         except OSError:
             pass
-
-
-# -- the worker's side -----------------------------------------------------------------
-
-
-class WarmKernelError(RuntimeError):
-    pass
-
-
-class Zygote:
-    """A running zygote, started with `command` (the sandbox around `python -m autograde.zygote`).
-
-    `slot` is a folder bound writable into the sandbox: kernels' sockets and working
-    folders live there, and `reset()` empties it.
-    """
-
-    def __init__(self, command, slot):
-        self.slot = slot
-        self.taken = False  # by a kernel manager; see sandbox.take_zygote
-        self.process = subprocess.Popen(
-            [*command, sys.executable, "-m", "autograde.zygote", os.readlink("/proc/self/ns/pid")],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            cwd="/",
-        )
-        self._replies = queue.Queue()
-        self._exits = {}
-        self._changed = threading.Condition()
-        self._lock = threading.Lock()  # one request and its reply at a time
-        threading.Thread(target=self._read, daemon=True).start()
-        self._expect("ready", STARTUP_TIMEOUT)
-
-    def _read(self):
-        for line in self.process.stdout:
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if message["op"] == "exited":
-                with self._changed:
-                    self._exits[message["pid"]] = message["status"]
-                    self._changed.notify_all()
-            else:
-                self._replies.put(message)
-        self._replies.put(None)
-        with self._changed:
-            self._changed.notify_all()
-
-    def _send(self, **request):
-        try:
-            self.process.stdin.write((json.dumps(request) + "\n").encode())
-            self.process.stdin.flush()
-        except (BrokenPipeError, ValueError) as error:
-            raise WarmKernelError("the warm kernel process has exited") from error
-
-    def _expect(self, op, timeout):
-        try:
-            message = self._replies.get(timeout=timeout)
-        except queue.Empty:
-            message = None
-        if message is None or message["op"] != op:
-            self.process.kill()  # it cannot be trusted to end itself; its sandbox ends with it
-            self.process.wait()
-            if op == "ready":
-                raise WarmKernelError(
-                    "the warm kernel process did not start (its error is in the grader's "
-                    "log). To start every kernel afresh instead, set "
-                    "c.SandboxedKernelManager.warm = False in nbgrader_config.py."
-                )
-            raise WarmKernelError(f"the warm kernel process stopped answering ({op!r})")
-        return message
-
-    @property
-    def alive(self):
-        return self.process.poll() is None
-
-    def reset(self):
-        """Kill whatever the previous kernel left running and delete what it wrote."""
-        with self._lock:
-            self._send(op="reset", slot=self.slot)
-            self._expect("reset", RESET_TIMEOUT)
-
-    def start_kernel(self, connection_file, cwd, env, memory_limit):
-        """Fork a kernel that serves `connection_file` from `cwd`; a Popen-like handle."""
-        with self._lock:
-            self._send(
-                op="start",
-                connection_file=connection_file,
-                cwd=cwd,
-                env=env,
-                memory_limit=memory_limit,
-            )
-            return ForkedKernel(self, self._expect("started", 30)["pid"])
-
-    def exit_status(self, pid):
-        with self._changed:
-            if pid in self._exits:
-                return self._exits[pid]
-        # A kernel dies with its zygote: the sandbox's PID namespace ends with it.
-        return None if self.alive else -signal.SIGKILL
-
-    def wait_for_exit(self, pid, timeout=None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._changed:
-            while self.exit_status(pid) is None:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    raise subprocess.TimeoutExpired("kernel", timeout)
-                self._changed.wait(0.1 if left is None else min(left, 0.1))
-        return self.exit_status(pid)
-
-    def signal(self, pid, signum):
-        with self._lock:
-            self._send(op="signal", pid=pid, signum=int(signum))
-
-    def stop(self):
-        """End the zygote and everything in its sandbox."""
-        if self.process.stdin and not self.process.stdin.closed:
-            try:
-                self.process.stdin.close()  # the zygote kills the rest and exits
-            except BrokenPipeError:
-                pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-class ForkedKernel:
-    """What jupyter_client's LocalProvisioner needs of a kernel process (a Popen's methods)."""
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, zygote, pid):
-        self.zygote, self.pid = zygote, pid
-
-    @property
-    def returncode(self):
-        return self.zygote.exit_status(self.pid)
-
-    def poll(self):
-        return self.returncode
-
-    def wait(self, timeout=None):
-        return self.zygote.wait_for_exit(self.pid, timeout)
-
-    def send_signal(self, signum):
-        if self.poll() is None:
-            try:
-                self.zygote.signal(self.pid, signum)
-            except WarmKernelError:
-                pass
-
-    def kill(self):
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self):
-        self.send_signal(signal.SIGTERM)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,141 @@
+"""How a class is run here: a pool of local worker processes, each one submission at a time.
+
+`LocalPool(...).grade(submissions)` yields an Outcome per submission as each finishes;
+a backend that grades elsewhere offers the same method. Each worker is a
+`python -m autograde.worker` process (worker.py) that stays up from one submission to
+the next; one that a submission wedges past the hard limit is killed and replaced.
+"""
+
+import json
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+
+from .outcome import Failure, Kind, Outcome
+
+
+class Worker:
+    """One `python -m autograde.worker` process, which grades the submissions it is given."""
+
+    def __init__(self, root, cell_timeout=None, force=False):
+        results, results_end = os.pipe()
+        command = [sys.executable, "-m", "autograde.worker", str(root)]
+        command += ["--results", str(results_end)]
+        command += ["--force"] if force else []
+        command += ["--timeout", str(cell_timeout)] if cell_timeout is not None else []
+        self.log = tempfile.TemporaryFile()  # nbgrader's log, for the reason of a crash
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            pass_fds=(results_end,),
+            start_new_session=True,  # so that killing it kills its sandboxes too
+            text=True,
+        )
+        os.close(results_end)
+        self.results = os.fdopen(results)
+
+    @property
+    def alive(self):
+        return self.process.poll() is None
+
+    def grade(self, student, assignment, hard_limit):
+        """Grade one submission; an Outcome whatever happens, with the worker killed if stuck."""
+        outcome = Outcome(student, assignment)
+        try:
+            self.process.stdin.write(json.dumps([student, assignment]) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died: read the reason below
+        ready, _, _ = select.select([self.results], [], [], hard_limit)
+        line = self.results.readline() if ready else None
+        if line:
+            outcome.failures = [Failure.from_dict(f) for f in json.loads(line)]
+        elif line is None:
+            self.kill()
+            outcome.failures = [Failure(Kind.STOPPED_BY_FORCE, detail=f"{hard_limit:g}")]
+        else:  # it exited: its last words say why (read before kill() closes the log)
+            outcome.failures = [Failure(Kind.GRADER_ERROR, detail=self.last_log_line())]
+            self.kill()
+        return outcome
+
+    def last_log_line(self):
+        self.log.seek(0)
+        lines = self.log.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else "no message"
+
+    def kill(self):
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.close()
+
+    def close(self):
+        """Let the worker finish (its stdin closes), then release its pipes and log; idempotent."""
+        if not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.results.close()
+        self.log.close()
+
+
+class LocalPool:
+    """`jobs` local workers grading the submissions of one course, each one at a time."""
+
+    def __init__(self, root, jobs=1, cell_timeout=None, force=False, hard_limit=720):
+        self.root, self.jobs = root, max(1, jobs)
+        self.cell_timeout, self.force, self.hard_limit = cell_timeout, force, hard_limit
+
+    def grade(self, todo):
+        """Grade each (student, assignment) in `todo`; yield its Outcome as soon as it is done."""
+        waiting, done = queue.Queue(), queue.Queue()
+        for submission in todo:
+            waiting.put(submission)
+        total = waiting.qsize()
+        slots = [
+            threading.Thread(target=self._slot, args=(waiting, done), daemon=True)
+            for _ in range(min(self.jobs, total))
+        ]
+        for slot in slots:
+            slot.start()
+        for _ in range(total):
+            yield done.get()
+        for slot in slots:
+            slot.join()
+
+    def _slot(self, waiting, done):
+        """Take submissions until none are left, grading them with one worker."""
+        worker = None
+        try:
+            while True:
+                try:
+                    student, assignment = waiting.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    if worker is None or not worker.alive:
+                        worker = Worker(self.root, self.cell_timeout, self.force)
+                    outcome = worker.grade(student, assignment, self.hard_limit)
+                except Exception as error:
+                    detail = f"{type(error).__name__}: {error}"
+                    outcome = Outcome(
+                        student, assignment, failures=[Failure(Kind.GRADER_ERROR, detail=detail)]
+                    )
+                done.put(outcome)
+        finally:
+            if worker is not None:
+                worker.close()

@@ -1,0 +1,60 @@
+"""ExplainFailures: a plain-words box above each failed test in a student's feedback."""
+
+import html
+import re
+
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from ..cells import is_autograder_test
+from ..outcome import failure_of
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+BOX_CLASS = "autograde-explain"
+
+
+def explanation_html(title, lines):
+    """The box: a title and one list item per line, `code` spans rendered as code."""
+    items = "".join(
+        "<li>" + re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(line)) + "</li>"
+        for line in lines
+        if line.strip()
+    )
+    return (
+        f'<div class="{BOX_CLASS}" style="border-left:4px solid #c62828;'
+        'background:#fdecea;padding:8px 12px;margin:6px 0;font-family:sans-serif">'
+        f"<strong>What went wrong ({html.escape(title)}):</strong><ul style='margin:4px 0'>"
+        f"{items}</ul></div>"
+    )
+
+
+def explanation_of(cell, error):
+    """(title, lines) for a failed test: the grader's recorded failure, else the test's message.
+
+    A test's message is shown line by line as the test wrote it (course_lib's checks
+    write one problem per line).
+    """
+    failure = failure_of(cell)
+    if failure is not None:
+        return failure.kind.value, failure.feedback()
+    message = ANSI.sub("", error.get("evalue", "")).splitlines()
+    return error.ename, message or [f"The test raised {error.ename}."]
+
+
+class ExplainFailures(NbGraderPreprocessor):
+    """Put a plain-words box above the traceback of each failed test cell, for feedback."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if not is_autograder_test(cell):
+            return cell, resources
+        outputs = cell.get("outputs", [])
+        errors = [o for o in outputs if o.output_type == "error"]
+        already = any(BOX_CLASS in str(o.get("data", {})) for o in outputs)
+        if errors and not already:
+            where = outputs.index(errors[0])
+            box = new_output(
+                "display_data",
+                data={"text/html": explanation_html(*explanation_of(cell, errors[0]))},
+            )
+            cell.outputs = [*outputs[:where], box, *outputs[where:]]
+        return cell, resources

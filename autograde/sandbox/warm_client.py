@@ -1,0 +1,236 @@
+"""The worker's side of warm kernels: start a warm process, ask it for kernels, keep a pool of them.
+
+`WarmProcess` talks to one `python -m autograde.sandbox.warm_server` in its sandbox;
+`ForkedKernel` is a kernel it forked, seen as jupyter_client sees a Popen; `WarmPool`
+hands each kernel manager a warm process of its own.
+"""
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from .bwrap import SandboxError, bwrap_path, sandbox_command
+
+STARTUP_TIMEOUT = 120  # seconds for the warm process's imports, on a loaded machine
+RESET_TIMEOUT = 10  # seconds to kill a kernel's processes (5 at most) and delete its files
+
+
+class WarmKernelError(SandboxError):
+    """A warm process did not start, or stopped answering."""
+
+
+class WarmProcess:
+    """A running warm process, started with `command` (its sandbox, around the server).
+
+    `slot` is a folder bound writable into the sandbox: kernels' sockets and working
+    folders live there, and `reset()` empties it.
+    """
+
+    def __init__(self, command, slot):
+        self.slot = slot
+        self.taken = False  # by a kernel manager; see WarmPool.take
+        self.process = subprocess.Popen(
+            [
+                *command,
+                sys.executable,
+                "-m",
+                "autograde.sandbox.warm_server",
+                os.readlink("/proc/self/ns/pid"),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd="/",
+        )
+        self._replies = queue.Queue()
+        self._exits = {}
+        self._changed = threading.Condition()
+        self._lock = threading.Lock()  # one request and its reply at a time
+        threading.Thread(target=self._read, daemon=True).start()
+        self._expect("ready", STARTUP_TIMEOUT)
+
+    def _read(self):
+        for line in self.process.stdout:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if message["op"] == "exited":
+                with self._changed:
+                    self._exits[message["pid"]] = message["status"]
+                    self._changed.notify_all()
+            else:
+                self._replies.put(message)
+        self._replies.put(None)
+        with self._changed:
+            self._changed.notify_all()
+
+    def _send(self, **request):
+        try:
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.flush()
+        except (BrokenPipeError, ValueError) as error:
+            raise WarmKernelError("the warm kernel process has exited") from error
+
+    def _expect(self, op, timeout):
+        try:
+            message = self._replies.get(timeout=timeout)
+        except queue.Empty:
+            message = None
+        if message is None or message["op"] != op:
+            self.process.kill()  # it cannot be trusted to end itself; its sandbox ends with it
+            self.process.wait()
+            if op == "ready":
+                raise WarmKernelError(
+                    "the warm kernel process did not start (its error is in the grader's "
+                    "log). To start every kernel afresh instead, set "
+                    "c.SandboxedKernelManager.warm = False in nbgrader_config.py."
+                )
+            raise WarmKernelError(f"the warm kernel process stopped answering ({op!r})")
+        return message
+
+    @property
+    def alive(self):
+        return self.process.poll() is None
+
+    def reset(self):
+        """Kill whatever the previous kernel left running and delete what it wrote."""
+        with self._lock:
+            self._send(op="reset", slot=self.slot)
+            self._expect("reset", RESET_TIMEOUT)
+
+    def start_kernel(self, connection_file, cwd, env, memory_limit):
+        """Fork a kernel that serves `connection_file` from `cwd`; a Popen-like handle."""
+        with self._lock:
+            self._send(
+                op="start",
+                connection_file=connection_file,
+                cwd=cwd,
+                env=env,
+                memory_limit=memory_limit,
+            )
+            return ForkedKernel(self, self._expect("started", 30)["pid"])
+
+    def exit_status(self, pid):
+        with self._changed:
+            if pid in self._exits:
+                return self._exits[pid]
+        # A kernel dies with its warm process: the sandbox's PID namespace ends with it.
+        return None if self.alive else -signal.SIGKILL
+
+    def wait_for_exit(self, pid, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            while self.exit_status(pid) is None:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise subprocess.TimeoutExpired("kernel", timeout)
+                self._changed.wait(0.1 if left is None else min(left, 0.1))
+        return self.exit_status(pid)
+
+    def signal(self, pid, signum):
+        with self._lock:
+            self._send(op="signal", pid=pid, signum=int(signum))
+
+    def stop(self):
+        """End the warm process and everything in its sandbox."""
+        if self.process.stdin and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()  # it kills the rest and exits
+            except BrokenPipeError:
+                pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class ForkedKernel:
+    """What jupyter_client's LocalProvisioner needs of a kernel process (a Popen's methods)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, warm, pid):
+        self.warm, self.pid = warm, pid
+
+    @property
+    def returncode(self):
+        return self.warm.exit_status(self.pid)
+
+    def poll(self):
+        return self.returncode
+
+    def wait(self, timeout=None):
+        return self.warm.wait_for_exit(self.pid, timeout)
+
+    def send_signal(self, signum):
+        if self.poll() is None:
+            try:
+                self.warm.signal(self.pid, signum)
+            except WarmKernelError:
+                pass
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+
+class WarmPool:
+    """The warm processes of one grading process; each serves one kernel manager at a time.
+
+    A grading worker uses one; several kernels at once (formgrader, say) each get their
+    own, since a warm process kills what its previous kernel left behind before it starts
+    the next.
+    """
+
+    def __init__(self):
+        self._warm = []
+        self._lock = threading.Lock()
+
+    def take(self, hidden_paths):
+        """An idle warm process for kernels that hide `hidden_paths`, started if need be."""
+        with self._lock:
+            for warm in list(self._warm):
+                if not warm.alive:
+                    self._warm.remove(warm)
+                    self._discard(warm)
+                elif not warm.taken and warm.hidden_paths == list(hidden_paths):
+                    warm.taken = True
+                    return warm
+            slot = tempfile.mkdtemp(prefix="autograde-warm-")
+            command = sandbox_command(bwrap_path(), hidden_paths, ["--bind", slot, slot])
+            # Its own PID namespace: the warm process can then kill all a kernel left behind.
+            command += ["--unshare-pid", "--die-with-parent"]
+            try:
+                warm = WarmProcess(command, slot)
+            except WarmKernelError:
+                shutil.rmtree(slot, ignore_errors=True)
+                raise
+            warm.hidden_paths, warm.taken = list(hidden_paths), True
+            self._warm.append(warm)
+            return warm
+
+    @staticmethod
+    def release(warm):
+        warm.taken = False
+
+    @staticmethod
+    def _discard(warm):
+        warm.stop()
+        shutil.rmtree(warm.slot, ignore_errors=True)
+
+    def stop_all(self):
+        """Stop every warm process and delete its slot (at exit)."""
+        with self._lock:
+            for warm in self._warm:
+                self._discard(warm)
+            self._warm.clear()

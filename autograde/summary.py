@@ -1,0 +1,25 @@
+"""What an instructor sees of a grading run: a progress line per submission, then the summary."""
+
+from pathlib import Path
+
+
+def progress_line(count, total, outcome):
+    """`[#####     ] 3/12 graded: ada / lesson00`."""
+    bar = "#" * (20 * count // total)
+    return f"[{bar:<20}] {count}/{total} graded: {outcome.student} / {outcome.assignment}"
+
+
+def print_progress(count, total, outcome):
+    print(progress_line(count, total, outcome), flush=True)
+
+
+def print_summary(root, outcomes):
+    """Each submission's score and what kept it from being complete; where to find the rest."""
+    root = Path(root).resolve()
+    print("\nSummary")
+    if not outcomes:
+        print(f"  no submissions found under {root / 'submitted'}")
+    for outcome in outcomes:
+        print("  " + outcome.line())
+    print(f"\ngrades:   {root / 'grades.csv'}")
+    print(f"feedback: {root / 'feedback'}/<student>/<assignment>/*.html")

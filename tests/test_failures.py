@@ -1,0 +1,198 @@
+"""Failures as data: each kind from where it is recorded to the summary line and the feedback box.
+
+The hostile class (test_hostile.py) shows that real submissions are recorded with the
+right kind; here every kind goes through the same steps the grader takes: the worker's
+pipe (JSON), the cell metadata LimitedExecute writes, the summary and ExplainFailures.
+"""
+
+import json
+import logging
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from autograde import config
+from autograde.outcome import CONSEQUENCES, Failure, Kind, Outcome, failure_of, record_failure
+from autograde.pool import Worker
+from autograde.preprocessors import ExplainFailures
+from autograde.sandbox.warm_client import WarmKernelError
+from autograde.worker import grade_one
+
+# One failure of each kind, as the place that detects it records it, and the words the
+# instructor's summary must then show.
+EXAMPLES = {
+    Kind.TIMED_OUT: (Failure(Kind.TIMED_OUT, cell="ex1", detail="8"), "ex1 ran out of time"),
+    Kind.KERNEL_DIED: (
+        Failure(Kind.KERNEL_DIED, cell="ex2"),
+        "the kernel died in ex2 (out of memory, or exited)",
+    ),
+    Kind.KERNEL_UNRESPONSIVE: (
+        Failure(Kind.KERNEL_UNRESPONSIVE, cell="ex3"),
+        "the kernel stopped answering the grader in ex3",
+    ),
+    Kind.TAMPERED: (
+        Failure(Kind.TAMPERED, cell="test_ex1", names=("course_lib.check_trajectory", "numpy")),
+        "test_ex1 was not run: the notebook replaced course_lib.check_trajectory, numpy",
+    ),
+    Kind.NOT_RUN: (Failure(Kind.NOT_RUN, cell="test_ex4", detail="the kernel died"), None),
+    Kind.MISSING_NOTEBOOK: (
+        Failure(Kind.MISSING_NOTEBOOK, notebook="00_a.ipynb", names=("b.ipynb", "c.ipynb")),
+        "00_a.ipynb is missing (found: b.ipynb, c.ipynb); rename or re-collect it",
+    ),
+    Kind.NOT_A_NOTEBOOK: (
+        Failure(Kind.NOT_A_NOTEBOOK, notebook="00_a.ipynb", detail="JSONDecodeError"),
+        "00_a.ipynb is not a readable notebook (JSONDecodeError)",
+    ),
+    Kind.UNKNOWN_ASSIGNMENT: (
+        Failure(Kind.UNKNOWN_ASSIGNMENT, detail="lesson99"),
+        "there is no assignment called 'lesson99'",
+    ),
+    Kind.SANDBOX_REFUSED: (
+        Failure(Kind.SANDBOX_REFUSED, detail="bwrap: setting up uid map: Permission denied"),
+        "no sandbox could be started for the kernel: bwrap: setting up uid map: Permission denied",
+    ),
+    Kind.NBGRADER_ERROR: (
+        Failure(Kind.NBGRADER_ERROR, detail="ValueError: bad cell"),
+        "nbgrader could not autograde it: ValueError: bad cell",
+    ),
+    Kind.NO_FEEDBACK: (Failure(Kind.NO_FEEDBACK), "the feedback page could not be written"),
+    Kind.STOPPED_BY_FORCE: (
+        Failure(Kind.STOPPED_BY_FORCE, detail="720"),
+        "grading was stopped by force after 720 s",
+    ),
+    Kind.GRADER_ERROR: (
+        Failure(Kind.GRADER_ERROR, detail="OSError: disk full"),
+        "the grader failed on this submission: OSError: disk full",
+    ),
+}
+CELL_KINDS = [
+    Kind.TIMED_OUT,
+    Kind.KERNEL_DIED,
+    Kind.KERNEL_UNRESPONSIVE,
+    Kind.TAMPERED,
+    Kind.NOT_RUN,
+]
+
+
+def test_every_kind_has_an_example():
+    assert set(EXAMPLES) == set(Kind)
+
+
+@pytest.mark.parametrize("kind", list(Kind), ids=lambda k: k.name)
+def test_a_failure_crosses_the_workers_pipe_unchanged(kind):
+    failure, _ = EXAMPLES[kind]
+    assert Failure.from_dict(json.loads(json.dumps(failure.to_dict()))) == failure
+
+
+@pytest.mark.parametrize("kind", list(Kind), ids=lambda k: k.name)
+def test_the_summary_line_says_what_went_wrong(kind):
+    failure, words = EXAMPLES[kind]
+    other = Failure(Kind.TIMED_OUT, cell="later")
+    line = Outcome("ada", "lesson00", 3, 5, failures=[failure, other]).line()
+    assert line.startswith("ada ") and "3 / 5" in line
+    if kind in CONSEQUENCES:  # a cell not run because of another failure: not repeated
+        assert line.endswith("-- later ran out of time")
+    else:
+        assert line.endswith(f"-- {words}; later ran out of time")
+
+
+def failed_test_cell(grade_id, ename="AssertionError", evalue="wrong"):
+    cell = new_code_cell(
+        "assert False",
+        metadata={
+            "nbgrader": {"grade": True, "solution": False, "grade_id": grade_id, "points": 1}
+        },
+    )
+    cell.outputs = [new_output("error", ename=ename, evalue=evalue, traceback=[])]
+    return cell
+
+
+def box_of(cell):
+    nb = new_notebook(cells=[cell])
+    nb, _ = ExplainFailures().preprocess(nb, {})
+    boxes = [o for o in nb.cells[0].outputs if o.output_type == "display_data"]
+    assert len(boxes) == 1, nb.cells[0].outputs
+    assert nb.cells[0].outputs[1].output_type == "error"  # the box comes before the traceback
+    return boxes[0]["data"]["text/html"]
+
+
+@pytest.mark.parametrize("kind", CELL_KINDS, ids=lambda k: k.name)
+def test_the_feedback_box_explains_a_recorded_failure(kind):
+    failure, _ = EXAMPLES[kind]
+    cell = failed_test_cell(failure.cell, ename="NotRun", evalue="Not run.")
+    record_failure(cell, failure)
+    cell = nbformat.from_dict(json.loads(json.dumps(cell)))  # as saved in autograded/
+    assert failure_of(cell) == failure
+    html = box_of(cell)
+    assert f"What went wrong ({kind.value})" in html
+    for sentence in failure.feedback():
+        assert sentence.split(":")[0] in html
+
+
+def test_the_feedback_box_lists_each_line_of_a_failed_check():
+    message = "`frozen/kernel` should have stayed frozen but changed\n`head/bias` never moved"
+    html = box_of(failed_test_cell("test_ex3", evalue=message))
+    assert "What went wrong (AssertionError)" in html
+    assert html.count("<li>") == 2
+    assert "<li><code>frozen/kernel</code> should have stayed frozen but changed</li>" in html
+
+
+def test_a_tampering_message_needs_no_reading_to_be_classified():
+    # The summary comes from the recorded names, whatever the error output says.
+    cell = failed_test_cell("test_ex1", ename="TamperingDetected", evalue="anything at all")
+    record_failure(cell, Failure(Kind.TAMPERED, cell="test_ex1", names=("numpy.testing",)))
+    assert (
+        failure_of(cell).sentence() == "test_ex1 was not run: the notebook replaced numpy.testing"
+    )
+
+
+class FailingAPI:
+    """Stands in for NbGraderAPI: autograde fails as nbgrader's converters do, logging inside except."""
+
+    def __init__(self, error):
+        self.error = error
+        self.log = logging.getLogger(f"test-api-{id(self)}")
+
+    def autograde(self, *args, **kwargs):
+        try:
+            raise self.error
+        except Exception:
+            self.log.error("There was an error processing assignment")
+        return {"success": False, "error": "a traceback", "log": "text nobody reads"}
+
+
+@pytest.mark.parametrize(
+    "error, kind, detail",
+    [
+        (WarmKernelError("the warm kernel process did not start"), Kind.SANDBOX_REFUSED,
+         "the warm kernel process did not start"),
+        (ValueError("cell 'x' has no grade_id\nmore lines"), Kind.NBGRADER_ERROR,
+         "ValueError: cell 'x' has no grade_id"),
+    ],
+)  # fmt: skip
+def test_the_exception_that_stopped_nbgrader_becomes_the_failure(tmp_path, error, kind, detail):
+    (tmp_path / "source" / "lesson00").mkdir(parents=True)
+    (tmp_path / "submitted" / "ada" / "lesson00").mkdir(parents=True)
+    assert grade_one(FailingAPI(error), tmp_path, "ada", "lesson00") == [
+        Failure(kind, detail=detail)
+    ]
+
+
+def test_a_worker_that_cannot_start_is_a_grader_error(tmp_path):
+    worker = Worker(tmp_path)  # not a course: the worker exits at once
+    try:
+        outcome = worker.grade("ada", "lesson00", hard_limit=120)
+    finally:
+        worker.close()
+    (failure,) = outcome.failures
+    assert failure.kind is Kind.GRADER_ERROR
+    assert "is not a course" in failure.detail
+
+
+def test_a_worker_past_the_hard_limit_is_stopped_by_force(tmp_path):
+    config.write_config(tmp_path)
+    worker = Worker(tmp_path)
+    outcome = worker.grade("ada", "lesson00", hard_limit=0.5)  # it is still starting up
+    assert outcome.failures == [Failure(Kind.STOPPED_BY_FORCE, detail="0.5")]
+    assert not worker.alive
