@@ -13,7 +13,7 @@ from .ledger import run, to_json, to_markdown, to_table
 
 def main(argv=None):
     """Parse the options, run the ledger, print it; exit with 1 if a check itself failed."""
-    parser = argparse.ArgumentParser(prog="python -m course_lib.claims", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m claims", description=__doc__)
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the records as a JSON list")
     form.add_argument("--markdown", action="store_true", help="print the student page")

@@ -1,6 +1,6 @@
 """Run every check in this process, under whichever Keras `tf.keras` is, and print JSON.
 
-The ledger starts this module twice, `python -m course_lib.claims._run`, once with
+The ledger starts this module twice, `python -m claims._run`, once with
 TF_USE_LEGACY_KERAS=1 in its environment (legacy Keras 2) and once without (Keras 3).
 """
 
@@ -10,7 +10,7 @@ import sys
 
 import tensorflow as tf
 
-from .checks import short
+from .common import short
 from .table import CLAIMS
 
 VERDICTS = {True: "true", False: "false", None: "untestable"}

@@ -10,9 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
+from . import quiet_tensorflow
 from .table import CLAIMS, DOCUMENTS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "notebooks" / "claims.md"
 KERASES = {"keras3": "Keras 3", "keras2": "Keras 2"}
 VERDICTS = ("true", "false", "untestable")
@@ -20,9 +21,7 @@ VERDICTS = ("true", "false", "untestable")
 
 def _env(keras):
     """The child's environment: quiet TensorFlow, and legacy Keras 2 only when asked for."""
-    env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    env = quiet_tensorflow(dict(os.environ))
     env.pop("TF_USE_LEGACY_KERAS", None)
     if keras == "keras2":
         env["TF_USE_LEGACY_KERAS"] = "1"  # read once, when TensorFlow is first imported
@@ -33,7 +32,7 @@ def _env(keras):
 def _check_in_subprocess(keras):
     """Every check's result under one Keras, from a fresh Python process."""
     child = subprocess.run(
-        [sys.executable, "-m", "course_lib.claims._run"],
+        [sys.executable, "-m", "claims._run"],
         env=_env(keras),
         cwd=ROOT,
         capture_output=True,
@@ -145,7 +144,7 @@ def to_markdown(records):
         "their code comments, which say what a line prints or does. Some claims are true, some are",
         "false, and some hold only under one Keras. Here is every claim, in the document's own words,",
         "with what happened when a small check ran it. Nothing on this page is taken on trust: each",
-        "verdict comes from code in `course_lib/claims/`.",
+        "verdict comes from code in `claims/`.",
         "",
         f"- Versions: {versions()}.",
         "- **Keras 3** is what `tf.keras` is by default; **Keras 2** is what it is when",
@@ -154,7 +153,7 @@ def to_markdown(records):
         "  when no run of code can decide the claim. A comment saying what a line prints is true only",
         "  if running the document's example prints it. A speed claim is judged by a measurement and",
         "  the rule given with it.",
-        "- Regenerate this page with `python -m course_lib.claims --markdown > notebooks/claims.md`;",
+        "- Regenerate this page with `python -m claims --markdown > notebooks/claims.md`;",
         "  `tests/test_claims.py` fails when it is out of date.",
         "",
         "| verdict | Keras 3 | Keras 2 |",

@@ -1,26 +1,33 @@
 """The claims ledger: every verdict pinned, every quote real, the student page up to date.
 
 The ledger costs some 20 seconds (two Python processes, one per Keras), so it runs once
-for this module, through the real command `python -m course_lib.claims --json`.
+for this module, through the real command `python -m claims --json`, and from a copy of
+the package `claims/` alone: no rest of the repository, no source documents beside it.
+The documents themselves (../shared/seeds) are needed only to check that the quotes and
+examples the ledger holds are theirs, word for word.
 """
 
+import importlib
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from notebook_tools import SEEDS, needs_documents
 
-from course_lib.claims import ledger
-from course_lib.claims.table import CLAIMS, DOCUMENTS
+from claims import ledger
+from claims.table import CLAIMS, DOCUMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT.parent / "shared" / "seeds"
-REGENERATE = "python -m course_lib.claims --markdown > notebooks/claims.md"
+REGENERATE = "python -m claims --markdown > notebooks/claims.md"
 
 # What running each claim gives today, as (Keras 3, Keras 2). An upgrade of TensorFlow or
 # Keras that changes one fails test_verdict_is_unchanged, which names the claim: re-read its
-# evidence, fix its correction in course_lib/claims/table.py, update it here, regenerate the page.
+# evidence, fix its correction in claims/docNNN.py, update it here, regenerate the page.
 EXPECTED = {
     "000-trainable-flag": ("false", "false"),
     "000-unused-ignored": ("true", "true"),
@@ -73,17 +80,31 @@ def squeeze(text):
     return " ".join(text.split())
 
 
-@pytest.fixture(scope="module")
-def records():
-    """The ledger's records, from one run of `python -m course_lib.claims --json`."""
-    done = subprocess.run(
-        [sys.executable, "-m", "course_lib.claims", "--json"],
-        cwd=ROOT,
+def python_in(root, *args, timeout=300):
+    """Run this Python in `root` with `root` first on its path, so `claims` is imported from there."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory):
+    """A folder holding a copy of the package `claims/` and nothing else (no ../shared beside it)."""
+    root = tmp_path_factory.mktemp("ledger-alone")
+    shutil.copytree(ROOT / "claims", root / "claims", ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def records(alone):
+    """The ledger's records, from one run of `python -m claims --json` in `alone`."""
+    done = python_in(alone, "-m", "claims", "--json")
     assert done.returncode == 0, f"the ledger failed:\n{done.stderr[-3000:]}"
     return json.loads(done.stdout)
 
@@ -121,12 +142,47 @@ def test_verdict_is_unchanged(by_id, claim_id):
     )
 
 
+@needs_documents
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
 def test_quote_occurs_in_its_document(claim):
     text = (SEEDS / claim.seed).read_text(encoding="utf-8")
     assert squeeze(claim.quote) in squeeze(text), (
         f"{claim.id}: {claim.quote!r} is not in {claim.seed}"
     )
+
+
+@needs_documents
+@pytest.mark.parametrize("number", DOCUMENTS)
+def test_examples_the_ledger_runs_are_the_documents_python_blocks_as_written(number):
+    seed = DOCUMENTS[number][0]
+    blocks = re.findall(r"```python\n(.*?)```", (SEEDS / seed).read_text(encoding="utf-8"), re.S)
+    held = importlib.import_module(f"claims.doc{number}").EXAMPLES
+    assert len(held) == len(blocks), f"{seed} has {len(blocks)} Python examples"
+    for n, (mine, theirs) in enumerate(zip(held, blocks, strict=True), 1):
+        assert mine == theirs, f"claims/doc{number}.py EXAMPLE_{n} is not {seed}'s example {n}"
+
+
+@pytest.mark.parametrize("number", DOCUMENTS)
+def test_each_document_module_holds_only_that_documents_claims(number):
+    module = importlib.import_module(f"claims.doc{number}")
+    assert module.CLAIMS and all(c.id.startswith(number) for c in module.CLAIMS)
+
+
+def test_ledger_runs_from_a_copy_of_its_package_with_nothing_beside_it(alone, records):
+    assert [p.name for p in alone.iterdir()] == ["claims"]
+    assert not (alone.parent / "shared").exists()
+    where = python_in(alone, "-c", "import claims; print(claims.__file__)", timeout=60)
+    assert Path(where.stdout.strip()) == alone / "claims" / "__init__.py", where.stderr
+    assert [r["id"] for r in records] == [c.id for c in CLAIMS]
+
+
+def test_no_module_of_the_ledger_reads_the_documents_or_the_rest_of_the_repository():
+    modules = sorted((ROOT / "claims").glob("*.py"))
+    assert len(modules) >= 8
+    for path in modules:
+        text = path.read_text(encoding="utf-8")
+        for outside in ("shared", "seeds", "course_lib", "autograde"):
+            assert outside not in text, f"claims/{path.name} mentions {outside!r}"
 
 
 def test_at_least_25_claims_cover_all_four_documents():
