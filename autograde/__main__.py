@@ -1,3 +1,5 @@
+"""`python -m autograde`: the same as the `autograde` command."""
+
 import sys
 
 from .cli import main

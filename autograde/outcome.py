@@ -58,60 +58,50 @@ class Failure:
 
     def sentence(self):
         """The failure in one line of the instructor's summary."""
-        where = self.cell or "a cell"
-        if self.kind is Kind.TIMED_OUT:
-            return f"{where} ran out of time"
-        if self.kind is Kind.KERNEL_DIED:
-            return f"the kernel died in {where} (out of memory, or exited)"
-        if self.kind is Kind.KERNEL_UNRESPONSIVE:
-            return f"the kernel stopped answering the grader in {where}"
-        if self.kind is Kind.TAMPERED:
-            return f"{where} was not run: the notebook replaced {', '.join(self.names)}"
-        if self.kind is Kind.NOT_RUN:
-            return f"{where} was not run: {self.detail}"
-        if self.kind is Kind.MISSING_NOTEBOOK:
-            found = (
-                f"found: {', '.join(self.names)}" if self.names else "the folder has no notebook"
-            )
-            return f"{self.notebook} is missing ({found}); rename or re-collect it"
-        if self.kind is Kind.NOT_A_NOTEBOOK:
-            return f"{self.notebook} is not a readable notebook ({self.detail})"
-        if self.kind is Kind.UNKNOWN_ASSIGNMENT:
-            return f"there is no assignment called {self.detail!r}"
-        if self.kind is Kind.SANDBOX_REFUSED:
-            return f"no sandbox could be started for the kernel: {self.detail}"
-        if self.kind is Kind.NBGRADER_ERROR:
-            return f"nbgrader could not autograde it: {self.detail}"
-        if self.kind is Kind.NO_FEEDBACK:
-            return "the feedback page could not be written"
-        if self.kind is Kind.STOPPED_BY_FORCE:
-            return f"grading was stopped by force after {self.detail} s"
-        return f"the grader failed on this submission: {self.detail}"
+        found = f"found: {', '.join(self.names)}" if self.names else "the folder has no notebook"
+        return SENTENCES[self.kind].format(
+            cell=self.cell or "a cell",
+            notebook=self.notebook,
+            names=", ".join(self.names),
+            detail=self.detail,
+            found=found,
+        )
 
     def feedback(self):
         """The failure as the student reads it, in the box above the cell's output."""
-        if self.kind is Kind.TIMED_OUT:
-            return [
-                f"This cell ran out of time ({self.detail} s)."
-                if self.detail
-                else "This cell ran out of time."
-            ]
-        if self.kind is Kind.KERNEL_DIED:
-            return [
-                "The kernel died while running this cell: it ran out of memory, or the code "
-                "ended the Python process (os._exit, a kill signal)."
-            ]
-        if self.kind is Kind.KERNEL_UNRESPONSIVE:
-            return ["The kernel stopped answering the grader, so this cell could not be run."]
-        if self.kind is Kind.TAMPERED:
-            return [
-                "This test was not run: code in the notebook replaced "
-                + ", ".join(self.names)
-                + ", which the tests rely on. Remove that code and submit again."
-            ]
-        if self.kind is Kind.NOT_RUN:
-            return [f"This cell was not run: {self.detail}."]
-        return [self.sentence()[0].upper() + self.sentence()[1:] + "."]
+        if self.kind in FEEDBACK:
+            return [FEEDBACK[self.kind].format(names=", ".join(self.names), detail=self.detail)]
+        sentence = self.sentence()
+        return [sentence[0].upper() + sentence[1:] + "."]
+
+
+# What the instructor's summary says of each kind (fields of the Failure, `found` derived).
+SENTENCES = {
+    Kind.TIMED_OUT: "{cell} ran out of time",
+    Kind.KERNEL_DIED: "the kernel died in {cell} (out of memory, or exited)",
+    Kind.KERNEL_UNRESPONSIVE: "the kernel stopped answering the grader in {cell}",
+    Kind.TAMPERED: "{cell} was not run: the notebook replaced {names}",
+    Kind.NOT_RUN: "{cell} was not run: {detail}",
+    Kind.MISSING_NOTEBOOK: "{notebook} is missing ({found}); rename or re-collect it",
+    Kind.NOT_A_NOTEBOOK: "{notebook} is not a readable notebook ({detail})",
+    Kind.UNKNOWN_ASSIGNMENT: "there is no assignment called '{detail}'",
+    Kind.SANDBOX_REFUSED: "no sandbox could be started for the kernel: {detail}",
+    Kind.NBGRADER_ERROR: "nbgrader could not autograde it: {detail}",
+    Kind.NO_FEEDBACK: "the feedback page could not be written",
+    Kind.STOPPED_BY_FORCE: "grading was stopped by force after {detail} s",
+    Kind.GRADER_ERROR: "the grader failed on this submission: {detail}",
+}
+# What the feedback box says of a kind that concerns one cell, to the student.
+FEEDBACK = {
+    Kind.TIMED_OUT: "This cell ran out of time ({detail} s).",
+    Kind.KERNEL_DIED: "The kernel died while running this cell: it ran out of memory, or the "
+    "code ended the Python process (os._exit, a kill signal).",
+    Kind.KERNEL_UNRESPONSIVE: "The kernel stopped answering the grader, so this cell could "
+    "not be run.",
+    Kind.TAMPERED: "This test was not run: code in the notebook replaced {names}, which the "
+    "tests rely on. Remove that code and submit again.",
+    Kind.NOT_RUN: "This cell was not run: {detail}.",
+}
 
 
 def failure_of(cell):

@@ -12,7 +12,6 @@ import sys
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 from notebook_tools import LESSONS, is_autograder_test, nbgrader_meta
 
 from autograde import course, demo
@@ -54,12 +53,6 @@ def graded(tmp_path_factory):
     return root, run.stdout, {(o.student, o.assignment): o for o in outcomes}
 
 
-def code_score(root, student, assignment):
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        submission = gradebook.find_submission(assignment, student)
-        return submission.code_score, submission.max_code_score
-
-
 def test_demo_prints_where_grades_and_feedback_are(graded):
     root, stdout, _ = graded
     assert f"grades:   {root / 'grades.csv'}" in stdout
@@ -69,7 +62,7 @@ def test_demo_prints_where_grades_and_feedback_are(graded):
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
-def test_solutions_earn_every_autograded_point(graded, lesson):
+def test_solutions_earn_every_autograded_point(graded, lesson, code_score):
     root, _, outcomes = graded
     aid = course.assignment_id(lesson)
     student = "ada" if aid == demo.DEMO_ASSIGNMENT else "solutions"
@@ -78,20 +71,20 @@ def test_solutions_earn_every_autograded_point(graded, lesson):
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
-def test_untouched_student_version_earns_nothing(graded, lesson):
+def test_untouched_student_version_earns_nothing(graded, lesson, code_score):
     root, _, _ = graded
     aid = course.assignment_id(lesson)
     student = "dee" if aid == demo.DEMO_ASSIGNMENT else "blank"
     assert code_score(root, student, aid) == (0, autograded_points(lesson))
 
 
-def test_partly_answered_submission_earns_some_points_but_not_all(graded):
+def test_partly_answered_submission_earns_some_points_but_not_all(graded, code_score):
     root, _, _ = graded
     score, maximum = code_score(root, "ben", demo.DEMO_ASSIGNMENT)
     assert 0 < score < maximum
 
 
-def test_a_frozen_layer_that_moves_loses_exactly_that_exercise(graded):
+def test_a_frozen_layer_that_moves_loses_exactly_that_exercise(graded, code_score):
     root, _, _ = graded
     lesson = LESSONS[0]
     (mistake,) = demo.MISTAKES[demo.DEMO_ASSIGNMENT]

@@ -196,3 +196,17 @@ def test_a_worker_past_the_hard_limit_is_stopped_by_force(tmp_path):
     outcome = worker.grade("ada", "lesson00", hard_limit=0.5)  # it is still starting up
     assert outcome.failures == [Failure(Kind.STOPPED_BY_FORCE, detail="0.5")]
     assert not worker.alive
+
+
+def test_a_students_own_cell_where_the_kernel_died_gets_a_box_too():
+    cell = new_code_cell("import os\nos._exit(1)", metadata={"nbgrader": {"solution": True}})
+    cell.outputs = [new_output("error", ename="DeadKernelError", evalue="died", traceback=[])]
+    record_failure(cell, Failure(Kind.KERNEL_DIED, cell="double"))
+    assert "What went wrong (kernel died)" in box_of(cell)
+
+
+def test_a_solution_cell_that_raised_without_a_recorded_failure_gets_no_box():
+    cell = new_code_cell("1 / 0", metadata={"nbgrader": {"solution": True, "grade_id": "x"}})
+    cell.outputs = [new_output("error", ename="ZeroDivisionError", evalue="", traceback=[])]
+    nb, _ = ExplainFailures().preprocess(new_notebook(cells=[cell]), {})
+    assert [o.output_type for o in nb.cells[0].outputs] == ["error"]

@@ -9,87 +9,19 @@ the class must have its right scores and the gradebook must be intact.
 import json
 import shutil
 import socket
-import textwrap
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from fixture_assignment import AID, NOTEBOOK, answered, fixture_lesson
+from nbformat.v4 import new_output
 from nbgrader.api import Gradebook
 
 from autograde import course
 from autograde.grading import grade_course
+from autograde.outcome import Kind
 from autograde.sandbox import bwrap_path
 
-NOTEBOOK = "00_fixture.ipynb"
-AID = "lesson00"
 HAS_SANDBOX = bwrap_path() is not None
-needs_sandbox = pytest.mark.skipif(
-    not HAS_SANDBOX,
-    reason="bubblewrap (Debian package 'bubblewrap') is not installed, so student code is "
-    "not sandboxed here; CI installs it",
-)
-
-
-def meta(grade_id, **kw):
-    return {"nbgrader": {"grade_id": grade_id, "schema_version": 3, "task": False, **kw}}
-
-
-SOLUTION = dict(grade=False, solution=True, locked=False)
-TEST = dict(grade=True, solution=False, locked=True)
-
-DOUBLE = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
-TRAIN = textwrap.dedent(
-    """\
-    def train_step(w, frozen):
-        ### BEGIN SOLUTION
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_sum((w + frozen) ** 2)
-        (grad,) = tape.gradient(loss, [w])
-        w.assign_sub(0.1 * grad)
-        ### END SOLUTION"""
-)
-TEST_DOUBLE = textwrap.dedent(
-    """\
-    np.testing.assert_array_equal(double(np.arange(3)), [0, 2, 4])
-    assert isinstance(double(1), int)
-    ### BEGIN HIDDEN TESTS
-    assert double(-4) == -8
-    ### END HIDDEN TESTS"""
-)
-TEST_TRAIN = textwrap.dedent(
-    """\
-    w = tf.Variable([1.0, 2.0], name="w")
-    frozen = tf.Variable([0.5], trainable=False, name="frozen")
-    record = cl.Trajectory([w, frozen])
-    for _ in range(3):
-        train_step(w, frozen)
-        record.record()
-    cl.check_trajectory(record, frozen=["frozen"], trained=["w"])"""
-)
-
-
-def fixture_lesson():
-    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
-    nb.cells = [
-        new_markdown_cell("# A fixture assignment"),
-        new_code_cell("import course_lib as cl\nimport numpy as np\nimport tensorflow as tf"),
-        new_code_cell(DOUBLE, metadata=meta("double", **SOLUTION)),
-        new_code_cell(TEST_DOUBLE, metadata=meta("test_double", points=2, **TEST)),
-        new_code_cell(TRAIN, metadata=meta("train_step", **SOLUTION)),
-        new_code_cell(TEST_TRAIN, metadata=meta("test_train_step", points=3, **TEST)),
-    ]
-    return nb
-
-
-def answered(release, **answers):
-    """The release notebook with solution cells replaced by `answers` (grade_id -> code)."""
-    nb = nbformat.from_dict(json.loads(json.dumps(release)))
-    right = {"double": "def double(x):\n    return 2 * x", "train_step": TRAIN}
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in right:
-            cell.source = answers.get(grade_id, right[grade_id])
-    return nb
 
 
 def submissions(release, root, port):
@@ -279,12 +211,6 @@ def grade_class(root, release, port):
     return root, {o.student: o for o in outcomes}, expected, other
 
 
-def code_score(root, student):
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        submission = gradebook.find_submission(AID, student)
-        return submission.code_score, submission.max_code_score
-
-
 CASES = [
     "correct", "blank", "warnings", "infinite_loop", "endless_sleep", "memory_bomb", "sys_exit",
     "os_exit", "killed_kernel", "deleted_grade_cell", "edited_grade_cell",
@@ -295,31 +221,58 @@ CASES = [
 
 
 @pytest.mark.parametrize("student", CASES)
-def test_each_submission_gets_exactly_its_expected_score(graded, student):
+def test_each_submission_gets_exactly_its_expected_score(graded, student, code_score):
     if student in SANDBOXED and not HAS_SANDBOX:
         pytest.skip("bubblewrap is not installed: this protection is not enforced here")
     root, outcomes, expected, _ = graded
-    assert code_score(root, student) == (expected[student][1], 5), outcomes[student].reasons
+    assert code_score(root, student, AID) == (expected[student][1], 5), outcomes[student].reasons
 
 
-@pytest.mark.parametrize(
-    "student, reason",
-    [
-        ("infinite_loop", "double ran out of time"),
-        ("endless_sleep", "train_step ran out of time"),
-        ("os_exit", "the kernel died in double"),
-        ("killed_kernel", "the kernel died in train_step"),
-        ("malformed_json", f"{NOTEBOOK} is not a readable notebook"),
-        ("not_a_notebook", f"{NOTEBOOK} is not a readable notebook"),
-        ("missing_notebook", f"{NOTEBOOK} is missing (the folder has no notebook)"),
-        ("patch_course_lib", "test_train_step was not run: the notebook replaced course_lib"),
-        ("patch_numpy", "test_double was not run: the notebook replaced numpy.testing"),
-        ("rebinds_alias", "the name 'cl'"),
-    ],
-)
-def test_the_summary_gives_the_reason(graded, student, reason):
+# student: (the kind of failure recorded, the cell or notebook it concerns, words in the summary)
+REASONS = {
+    "infinite_loop": (Kind.TIMED_OUT, "double", "double ran out of time"),
+    "endless_sleep": (Kind.TIMED_OUT, "train_step", "train_step ran out of time"),
+    "os_exit": (Kind.KERNEL_DIED, "double", "the kernel died in double"),
+    "killed_kernel": (Kind.KERNEL_DIED, "train_step", "the kernel died in train_step"),
+    "malformed_json": (Kind.NOT_A_NOTEBOOK, NOTEBOOK, f"{NOTEBOOK} is not a readable notebook"),
+    "not_a_notebook": (Kind.NOT_A_NOTEBOOK, NOTEBOOK, f"{NOTEBOOK} is not a readable notebook"),
+    "missing_notebook": (
+        Kind.MISSING_NOTEBOOK, NOTEBOOK, f"{NOTEBOOK} is missing (the folder has no notebook)",
+    ),
+    "patch_course_lib": (
+        Kind.TAMPERED, "test_train_step",
+        "test_train_step was not run: the notebook replaced course_lib",
+    ),
+    "patch_numpy": (
+        Kind.TAMPERED, "test_double", "test_double was not run: the notebook replaced numpy.testing",
+    ),
+    "rebinds_alias": (Kind.TAMPERED, "test_train_step", "the name 'cl'"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("student", REASONS)
+def test_the_failure_is_recorded_with_its_kind_and_the_summary_gives_the_reason(graded, student):
     _, outcomes, _, _ = graded
-    assert any(reason in r for r in outcomes[student].reasons), outcomes[student].reasons
+    kind, where, words = REASONS[student]
+    failures = [f for f in outcomes[student].failures if f.kind is kind]
+    assert failures, outcomes[student].failures
+    assert where in {f.cell for f in failures} | {f.notebook for f in failures}
+    assert any(words in r for r in outcomes[student].reasons), outcomes[student].reasons
+
+
+@pytest.mark.parametrize("student", ["infinite_loop", "os_exit", "patch_numpy"])
+def test_the_feedback_box_names_the_kind_of_failure(graded, student):
+    root, _, _, _ = graded
+    kind, _, _ = REASONS[student]
+    page = (root / "feedback" / student / AID / NOTEBOOK.replace(".ipynb", ".html")).read_text()
+    assert f"What went wrong ({kind.value})" in page
+
+
+def test_the_summary_does_not_repeat_cells_left_unrun(graded):
+    _, outcomes, _, _ = graded
+    failures = outcomes["os_exit"].failures  # dies in `double`: the cells after never run
+    assert Kind.NOT_RUN in {f.kind for f in failures}
+    assert outcomes["os_exit"].reasons == ["the kernel died in double (out of memory, or exited)"]
 
 
 def test_broken_files_earn_nothing(graded):
@@ -334,13 +287,13 @@ def test_huge_output_is_cut(graded):
     assert path.stat().st_size < 2_000_000
 
 
-@needs_sandbox
-def test_the_gradebook_and_other_students_files_are_intact(graded):
+@pytest.mark.sandbox
+def test_the_gradebook_and_other_students_files_are_intact(graded, code_score):
     root, outcomes, expected, other = graded
     assert (root / "submitted" / "correct" / AID / NOTEBOOK).read_bytes() == other
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         assert {s.id for s in gradebook.students} >= set(expected)
-    assert code_score(root, "correct") == (5, 5)
+    assert code_score(root, "correct", AID) == (5, 5)
 
 
 def test_parallel_grading_matches_a_sequential_run(graded, tmp_path):
@@ -357,89 +310,3 @@ def test_parallel_grading_matches_a_sequential_run(graded, tmp_path):
     assert len(sequential) == 4
     for outcome in sequential:
         assert outcome.score == outcomes[outcome.student].score, outcome.reasons
-
-
-# Warm kernels (autograde/zygote.py) are forked, one after another, from one process per
-# worker. These students are graded in this order by a single worker: nothing the ones
-# before may leak into the ones after.
-DAEMON = textwrap.dedent(
-    """    import os, signal, time
-    if os.fork() == 0:  # a process that outlives this kernel, and attacks the next one
-        os.setsid()
-        while True:
-            try:
-                open("/tmp/planted", "w").write("left by an earlier student")
-                for pid in os.listdir("/proc"):
-                    if pid.isdigit() and int(pid) > os.getpid():  # started after it
-                        os.kill(int(pid), signal.SIGKILL)
-            except OSError:
-                pass
-            time.sleep(0.05)
-    time.sleep(1)
-    def double(x):
-        return 2 * x"""
-)
-OBSERVER = textwrap.dedent(
-    """    import os
-    assert not os.path.exists("/tmp/planted"), "a file from an earlier student"
-    strangers = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())]
-    assert not strangers, f"processes from an earlier student: {strangers}"
-    try:
-        open(f"/proc/{os.getppid()}/mem", "rb").close()
-        assert False, "the kernel could read the warm process's memory"
-    except PermissionError:
-        pass
-    def double(x):
-        return 2 * x"""
-)
-FORGER = textwrap.dedent(
-    """\
-    import os
-    forged = b'{"op": "reset"}\\n{"op": "started", "pid": 1}\\n{"op": "exited", "pid": 1, "status": 0}\\n'
-    for fd in range(3, 1024):  # any way back to the grader, to confuse its next kernel
-        try:
-            if os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
-                os.write(fd, forged)
-        except OSError:
-            pass
-    def double(x):
-        return 2 * x"""
-)
-answered_double = "def double(x):\n    return 2 * x"
-IN_ORDER = {
-    # student (graded in this order): (answer to `double`, expected code score)
-    "a_leaves_a_daemon": (DAEMON, 5),
-    "b_observer": (OBSERVER, 5),
-    "ba_forges_replies": (FORGER, None),  # may break its own kernel; must not break the next
-    "bb_observer": (OBSERVER, 5),
-    "c_kills_the_warm_process": (
-        "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(10)",
-        0,
-    ),
-    "ca_stops_the_warm_process": (
-        "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n" + answered_double,
-        5,
-    ),
-    "d_observer": (OBSERVER, 5),
-}
-
-
-@needs_sandbox
-def test_nothing_passes_from_one_warm_kernel_to_the_next(tmp_path):
-    lessons = tmp_path / "lessons"
-    lessons.mkdir()
-    nbformat.write(fixture_lesson(), lessons / NOTEBOOK)
-    root = tmp_path / "course"
-    course.init_course(root, lessons_dir=lessons, cell_timeout=20, submission_timeout=60)
-    release = nbformat.read(root / "release" / AID / NOTEBOOK, as_version=4)
-    for student, (answer, _) in IN_ORDER.items():
-        folder = root / "submitted" / student / AID
-        folder.mkdir(parents=True)
-        nbformat.write(answered(release, double=answer), folder / NOTEBOOK)
-    outcomes = {o.student: o for o in grade_course(root, jobs=1)}
-    for student, (_, expected) in IN_ORDER.items():
-        if expected is not None:
-            assert code_score(root, student) == (expected, 5), outcomes[student].reasons
-    assert any(
-        "the kernel died in double" in r for r in outcomes["c_kills_the_warm_process"].reasons
-    )

@@ -5,16 +5,15 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 
+import nbformat
 import pytest
+from fixture_assignment import AID, NOTEBOOK, answered, fixture_lesson
 
-from autograde.sandbox import SandboxedKernelManager, bwrap_path
-
-needs_sandbox = pytest.mark.skipif(
-    bwrap_path() is None,
-    reason="bubblewrap (Debian package 'bubblewrap') is not installed, and warm kernels "
-    "run only inside it; CI installs it",
-)
+from autograde import course
+from autograde.grading import grade_course
+from autograde.sandbox import SandboxedKernelManager
 
 # What a kernel reports of itself: a warm one must match a fresh one in all but `draw`.
 FACTS = """\
@@ -68,7 +67,7 @@ async def kernel_facts(submission, course_root, warm):
     return json.loads("".join(printed))
 
 
-@needs_sandbox
+@pytest.mark.sandbox
 def test_a_warm_kernel_is_like_a_fresh_one_but_for_its_random_numbers(tmp_path):
     submission, course_root = make_submission(tmp_path)
 
@@ -93,7 +92,7 @@ def test_a_warm_kernel_is_like_a_fresh_one_but_for_its_random_numbers(tmp_path):
     assert first["backend"] == "module://matplotlib_inline.backend_inline"
 
 
-@needs_sandbox
+@pytest.mark.sandbox
 def test_kernels_running_at_once_in_one_process_get_a_warm_process_each(tmp_path):
     # A warm process clears out its last kernel before starting the next: shared, the
     # second kernel's start would kill the first.
@@ -128,3 +127,89 @@ def test_the_warm_process_refuses_to_run_outside_a_pid_namespace_of_its_own():
     process.stdin.close()
     process.stdout.close()
     process.stderr.close()
+
+
+# Warm kernels are forked, one after another, from one process per
+# worker. These students are graded in this order by a single worker: nothing the ones
+# before may leak into the ones after.
+DAEMON = textwrap.dedent(
+    """    import os, signal, time
+    if os.fork() == 0:  # a process that outlives this kernel, and attacks the next one
+        os.setsid()
+        while True:
+            try:
+                open("/tmp/planted", "w").write("left by an earlier student")
+                for pid in os.listdir("/proc"):
+                    if pid.isdigit() and int(pid) > os.getpid():  # started after it
+                        os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+            time.sleep(0.05)
+    time.sleep(1)
+    def double(x):
+        return 2 * x"""
+)
+OBSERVER = textwrap.dedent(
+    """    import os
+    assert not os.path.exists("/tmp/planted"), "a file from an earlier student"
+    strangers = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())]
+    assert not strangers, f"processes from an earlier student: {strangers}"
+    try:
+        open(f"/proc/{os.getppid()}/mem", "rb").close()
+        assert False, "the kernel could read the warm process's memory"
+    except PermissionError:
+        pass
+    def double(x):
+        return 2 * x"""
+)
+FORGER = textwrap.dedent(
+    """\
+    import os
+    forged = b'{"op": "reset"}\\n{"op": "started", "pid": 1}\\n{"op": "exited", "pid": 1, "status": 0}\\n'
+    for fd in range(3, 1024):  # any way back to the grader, to confuse its next kernel
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+                os.write(fd, forged)
+        except OSError:
+            pass
+    def double(x):
+        return 2 * x"""
+)
+answered_double = "def double(x):\n    return 2 * x"
+IN_ORDER = {
+    # student (graded in this order): (answer to `double`, expected code score)
+    "a_leaves_a_daemon": (DAEMON, 5),
+    "b_observer": (OBSERVER, 5),
+    "ba_forges_replies": (FORGER, None),  # may break its own kernel; must not break the next
+    "bb_observer": (OBSERVER, 5),
+    "c_kills_the_warm_process": (
+        "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(10)",
+        0,
+    ),
+    "ca_stops_the_warm_process": (
+        "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n" + answered_double,
+        5,
+    ),
+    "d_observer": (OBSERVER, 5),
+}
+
+
+@pytest.mark.sandbox
+def test_nothing_passes_from_one_warm_kernel_to_the_next(tmp_path, code_score):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(fixture_lesson(), lessons / NOTEBOOK)
+    root = tmp_path / "course"
+    course.init_course(root, lessons_dir=lessons, cell_timeout=20, submission_timeout=60)
+    release = nbformat.read(root / "release" / AID / NOTEBOOK, as_version=4)
+    for student, (answer, _) in IN_ORDER.items():
+        folder = root / "submitted" / student / AID
+        folder.mkdir(parents=True)
+        nbformat.write(answered(release, double=answer), folder / NOTEBOOK)
+    outcomes = {o.student: o for o in grade_course(root, jobs=1)}
+    for student, (_, expected) in IN_ORDER.items():
+        if expected is not None:
+            assert code_score(root, student, AID) == (expected, 5), outcomes[student].reasons
+    assert any(
+        "the kernel died in double" in r for r in outcomes["c_kills_the_warm_process"].reasons
+    )

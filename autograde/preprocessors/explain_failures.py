@@ -42,10 +42,14 @@ def explanation_of(cell, error):
 
 
 class ExplainFailures(NbGraderPreprocessor):
-    """Put a plain-words box above the traceback of each failed test cell, for feedback."""
+    """Put a plain-words box above the traceback of each failed test cell, for feedback.
+
+    A cell of the student's own where the grader recorded a failure (it ran out of
+    time, the kernel died in it) gets one too.
+    """
 
     def preprocess_cell(self, cell, resources, index):
-        if not is_autograder_test(cell):
+        if not (is_autograder_test(cell) or failure_of(cell)):
             return cell, resources
         outputs = cell.get("outputs", [])
         errors = [o for o in outputs if o.output_type == "error"]
