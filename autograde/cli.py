@@ -31,8 +31,9 @@ def cmd_grade(args):
         force=args.force,
         jobs=args.jobs,
         progress=print_progress,
+        no_sandbox=args.no_sandbox,
     )
-    print_summary(args.dir, outcomes)
+    print_summary(args.dir, outcomes, sandboxed=config.sandboxed(args.dir, args.no_sandbox))
     return 0
 
 
@@ -97,7 +98,15 @@ def build_parser():
             "help": "submissions graded at once (default: the number of cores, %(default)s)",
         },
     )
-    add("grade", cmd_grade, (["dir"], {"metavar": "DIR"}), timeout, force, jobs)
+    no_sandbox = (
+        ["--no-sandbox"],
+        {
+            "action": "store_true",
+            "help": "grade even where no sandbox can be started: the students' code then runs "
+            "with your rights (said loudly in the summary and every feedback page)",
+        },
+    )
+    add("grade", cmd_grade, (["dir"], {"metavar": "DIR"}), timeout, force, jobs, no_sandbox)
     add("check", cmd_check, (["notebook"], {"metavar": "NOTEBOOK"}), timeout)
     add("demo", cmd_demo, (["dir"], {"metavar": "DIR", "nargs": "?", "default": "demo-course"}))
     return parser

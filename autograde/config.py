@@ -19,6 +19,9 @@ COURSE_ID = "frozen-vs-trainable"
 CELL_TIMEOUT = 120  # seconds one cell may run
 SUBMISSION_TIMEOUT = 600  # seconds a whole notebook may run
 MEMORY_GB = 4.0  # address space per kernel, in GiB
+# A submission folder larger than this, or a notebook with more cells, is not graded.
+MAX_SUBMISSION_MB = 20
+MAX_CELLS = 2000
 # A worker still busy this long past the notebook's budget is killed and replaced.
 HARD_LIMIT_MARGIN = 120
 
@@ -38,12 +41,17 @@ c.LimitedExecute.submission_timeout = {submission_timeout}
 # network, a read-only file system but for its own folder, and this course folder hidden.
 c.SandboxedKernelManager.memory_limit_gb = {memory_gb}
 c.SandboxedKernelManager.hidden_paths = ["{root}"]
+# No student's kernel starts without a working sandbox; False runs student code with the
+# grader's own rights (as `autograde grade --no-sandbox` does for one run).
+c.SandboxedKernelManager.sandbox = True
 # Under bubblewrap, each grading worker forks its kernels from one sandboxed process that has
 # imported TensorFlow once (autograde/sandbox/warm_server.py); False starts every kernel afresh.
 c.SandboxedKernelManager.warm = True
-# Long outputs are cut (nbgrader's LimitOutput), and deleted grade cells are put back.
+# Long outputs are cut (nbgrader's LimitOutput by lines, ours by bytes), and deleted grade
+# cells are put back.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+c.LimitOutputBytes.max_bytes = 1000000
 c.OverwriteCells.add_missing_cells = True
 
 # nbgrader's clean-up of a submission, plus one step that keeps a duplicated grade cell
@@ -64,14 +72,18 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
+    "autograde.preprocessors.LimitOutputBytes",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
-# nbgrader's feedback steps, plus one: a plain-words box above each failed test.
+# nbgrader's feedback steps, plus two: hidden tests' code is not shown (False shows it),
+# and a plain-words box above each failed test.
+c.HideHiddenTests.enabled = True
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "autograde.preprocessors.HideHiddenTests",
     "autograde.preprocessors.ExplainFailures",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
@@ -106,12 +118,19 @@ def hard_limit(config):
     return config.LimitedExecute.get("submission_timeout", SUBMISSION_TIMEOUT) + HARD_LIMIT_MARGIN
 
 
-def open_api(root, cell_timeout=None):
+def sandboxed(root, no_sandbox=False):
+    """Whether the course's kernels run sandboxed: its config, unless this run opts out."""
+    return not no_sandbox and load_config(root).SandboxedKernelManager.get("sandbox", True)
+
+
+def open_api(root, cell_timeout=None, no_sandbox=False):
     """An NbGraderAPI on the course in `root`, configured by its nbgrader_config.py."""
     root = Path(root).resolve()
     config = load_config(root)
     if cell_timeout is not None:
         config.Execute.timeout = int(cell_timeout)
+    if no_sandbox:
+        config.SandboxedKernelManager.sandbox = False
     config.SandboxedKernelManager.hidden_paths = [str(root)]  # right even if the course moved
     coursedir = CourseDirectory(config=config)
     coursedir.root = str(root)

@@ -4,6 +4,7 @@ A plain nbgrader course directory (`source/ release/ submitted/ autograded/ feed
 the gradebook, `nbgrader_config.py`), made with nbgrader's own API.
 """
 
+import os
 import shutil
 from pathlib import Path
 
@@ -68,10 +69,35 @@ def submissions(root):
     ]
 
 
+def links_and_size(folder):
+    """The symbolic links under `folder` (relative paths), and the bytes of its files."""
+    links, size = [], 0
+    for parent, dirs, files in os.walk(folder):  # never follows a link to a folder
+        for name in dirs + files:
+            path = Path(parent) / name
+            if path.is_symlink():
+                links.append(str(path.relative_to(folder)))
+            elif name in files:
+                size += path.stat().st_size
+    return sorted(links), size
+
+
 def check_files(root, student, assignment):
-    """Failures of a submission folder's files, found before nbgrader sees them."""
+    """Failures of a submission folder's files, found before nbgrader sees them.
+
+    A symbolic link anywhere in the folder, or more bytes or cells than the limits,
+    refuses the submission: nbgrader's copy to autograded/ would follow a link to the
+    gradebook or the source notebooks, and a huge notebook would cost the grader's memory.
+    """
     expected = sorted(p.name for p in (Path(root) / "source" / assignment).glob("*.ipynb"))
     folder = Path(root) / "submitted" / student / assignment
+    links, size = links_and_size(folder)
+    links += [str(p.relative_to(root)) for p in (folder.parent, folder) if p.is_symlink()]
+    if links:
+        return [Failure(Kind.SYMLINK, names=tuple(links))]
+    if size > config.MAX_SUBMISSION_MB * 2**20:
+        detail = f"the folder holds {size / 2**20:.0f} MB (at most {config.MAX_SUBMISSION_MB} MB)"
+        return [Failure(Kind.TOO_LARGE, detail=detail)]
     found = tuple(sorted(p.name for p in folder.glob("*.ipynb")))
     failures = []
     for name in expected:
@@ -80,9 +106,13 @@ def check_files(root, student, assignment):
             failures.append(Failure(Kind.MISSING_NOTEBOOK, notebook=name, names=found))
             continue
         try:
-            nbformat.read(path, as_version=4)
+            nb = nbformat.read(path, as_version=4)
         except Exception as error:  # nbformat raises several types for a broken file
             failures.append(
                 Failure(Kind.NOT_A_NOTEBOOK, notebook=name, detail=type(error).__name__)
             )
+            continue
+        if len(nb.cells) > config.MAX_CELLS:
+            detail = f"{name} has {len(nb.cells)} cells (at most {config.MAX_CELLS})"
+            failures.append(Failure(Kind.TOO_LARGE, notebook=name, detail=detail))
     return failures

@@ -9,18 +9,23 @@ from pathlib import Path
 from . import config, course, gradebook
 from .outcome import Failure, Kind, Outcome
 from .pool import LocalPool
+from .sandbox import bwrap_path
+from .sandbox.kernel_manager import refusal
 
 
-def grade_course(root, cell_timeout=None, force=False, jobs=1, progress=None):
+def grade_course(root, cell_timeout=None, force=False, jobs=1, progress=None, no_sandbox=False):
     """Grade the submissions under submitted/, write feedback and grades.csv; return outcomes.
 
     `jobs` worker processes grade at once, each one submission at a time, each with a
     warm kernel process of its own. Like `nbgrader autograde`, this skips submissions
     already autograded unless `force`. `progress(count, total, outcome)` is called as each
-    submission is done.
+    submission is done. Without a working sandbox it refuses to grade (SystemExit saying
+    why and what to do), unless `no_sandbox` or the course's config opts out.
     """
     config.prepare_environment()
     root = Path(root).resolve()
+    if config.sandboxed(root, no_sandbox) and bwrap_path() is None:
+        raise SystemExit(refusal())
     todo = course.submissions(root)
     known = gradebook.assignments(root)
     gradebook.add_students(root, [student for student, _ in todo])
@@ -36,6 +41,7 @@ def grade_course(root, cell_timeout=None, force=False, jobs=1, progress=None):
         cell_timeout=cell_timeout,
         force=force,
         hard_limit=config.hard_limit(config.load_config(root)),
+        no_sandbox=no_sandbox,
     )
     for count, outcome in enumerate(pool.grade(runnable), start=1):
         outcomes.append(outcome)

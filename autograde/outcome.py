@@ -23,6 +23,8 @@ class Kind(enum.Enum):
     MISSING_NOTEBOOK = "missing notebook"
     NOT_A_NOTEBOOK = "not a notebook"
     UNKNOWN_ASSIGNMENT = "unknown assignment"
+    SYMLINK = "symbolic link"  # refused: nbgrader's copy would follow it out of the submission
+    TOO_LARGE = "too large"  # refused: more bytes or cells than the course grades
     SANDBOX_REFUSED = "sandbox refused"  # no sandbox could be started for the kernel
     NBGRADER_ERROR = "nbgrader error"  # nbgrader raised while autograding the submission
     NO_FEEDBACK = "no feedback"  # autograded, but the feedback page could not be written
@@ -32,6 +34,8 @@ class Kind(enum.Enum):
 
 # Failures that are the consequence of another, already reported: not repeated in the summary.
 CONSEQUENCES = {Kind.NOT_RUN}
+# Failures found at intake for which nbgrader is not run at all.
+REFUSED = {Kind.SYMLINK, Kind.TOO_LARGE}
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,9 @@ SENTENCES = {
     Kind.MISSING_NOTEBOOK: "{notebook} is missing ({found}); rename or re-collect it",
     Kind.NOT_A_NOTEBOOK: "{notebook} is not a readable notebook ({detail})",
     Kind.UNKNOWN_ASSIGNMENT: "there is no assignment called '{detail}'",
+    Kind.SYMLINK: "not graded: {names} is a symbolic link (links are not followed; "
+    "collect the file itself)",
+    Kind.TOO_LARGE: "not graded: {detail}",
     Kind.SANDBOX_REFUSED: "no sandbox could be started for the kernel: {detail}",
     Kind.NBGRADER_ERROR: "nbgrader could not autograde it: {detail}",
     Kind.NO_FEEDBACK: "the feedback page could not be written",

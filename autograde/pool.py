@@ -22,11 +22,12 @@ from .outcome import Failure, Kind, Outcome
 class Worker:
     """One `python -m autograde.worker` process, which grades the submissions it is given."""
 
-    def __init__(self, root, cell_timeout=None, force=False):
+    def __init__(self, root, cell_timeout=None, force=False, no_sandbox=False):
         results, results_end = os.pipe()
         command = [sys.executable, "-m", "autograde.worker", str(root)]
         command += ["--results", str(results_end)]
         command += ["--force"] if force else []
+        command += ["--no-sandbox"] if no_sandbox else []
         command += ["--timeout", str(cell_timeout)] if cell_timeout is not None else []
         self.log = tempfile.TemporaryFile()  # nbgrader's log, for the reason of a crash
         self.process = subprocess.Popen(
@@ -96,9 +97,12 @@ class Worker:
 class LocalPool:
     """`jobs` local workers grading the submissions of one course, each one at a time."""
 
-    def __init__(self, root, jobs=1, cell_timeout=None, force=False, hard_limit=720):
+    def __init__(
+        self, root, jobs=1, cell_timeout=None, force=False, hard_limit=720, no_sandbox=False
+    ):
         self.root, self.jobs = root, max(1, jobs)
         self.cell_timeout, self.force, self.hard_limit = cell_timeout, force, hard_limit
+        self.no_sandbox = no_sandbox
 
     def grade(self, todo):
         """Grade each (student, assignment) in `todo`; yield its Outcome as soon as it is done."""
@@ -128,7 +132,7 @@ class LocalPool:
                     return
                 try:
                     if worker is None or not worker.alive:
-                        worker = Worker(self.root, self.cell_timeout, self.force)
+                        worker = Worker(self.root, self.cell_timeout, self.force, self.no_sandbox)
                     outcome = worker.grade(student, assignment, self.hard_limit)
                 except Exception as error:
                     detail = f"{type(error).__name__}: {error}"

@@ -19,7 +19,7 @@ import nbformat
 from nbgrader.preprocessors.execute import UnresponsiveKernelError
 
 from . import config, course
-from .outcome import Failure, Kind, failure_of
+from .outcome import REFUSED, Failure, Kind, failure_of
 from .sandbox import SandboxError
 
 
@@ -69,6 +69,8 @@ def grade_one(api, root, student, assignment, force=False):
     Without `force`, nbgrader skips a submission it has already autograded.
     """
     failures = course.check_files(root, student, assignment)
+    if REFUSED & {f.kind for f in failures}:
+        return failures
     watcher = RaisedWhileLogging()
     api.log.addHandler(watcher)
     try:
@@ -98,11 +100,12 @@ def main(argv=None):
     parser.add_argument("--results", type=int, required=True, help="file descriptor for outcomes")
     parser.add_argument("--timeout", type=float, default=None)
     parser.add_argument("--force", action="store_true")
+    parser.add_argument("--no-sandbox", action="store_true")
     args = parser.parse_args(argv)
     results = os.fdopen(args.results, "w", buffering=1)
     os.set_inheritable(args.results, False)  # kernels must not write results
     config.prepare_environment()
-    api = config.open_api(args.root, args.timeout)
+    api = config.open_api(args.root, args.timeout, no_sandbox=args.no_sandbox)
     for line in sys.stdin:
         student, assignment = json.loads(line)
         try:

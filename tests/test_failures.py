@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from autograde import config
+from autograde import config, course
 from autograde.outcome import CONSEQUENCES, Failure, Kind, Outcome, failure_of, record_failure
 from autograde.pool import Worker
 from autograde.preprocessors import ExplainFailures
@@ -47,6 +47,15 @@ EXAMPLES = {
     Kind.UNKNOWN_ASSIGNMENT: (
         Failure(Kind.UNKNOWN_ASSIGNMENT, detail="lesson99"),
         "there is no assignment called 'lesson99'",
+    ),
+    Kind.SYMLINK: (
+        Failure(Kind.SYMLINK, names=("00_a.ipynb",)),
+        "not graded: 00_a.ipynb is a symbolic link (links are not followed; collect the file "
+        "itself)",
+    ),
+    Kind.TOO_LARGE: (
+        Failure(Kind.TOO_LARGE, notebook="00_a.ipynb", detail="00_a.ipynb has 9000 cells"),
+        "not graded: 00_a.ipynb has 9000 cells",
     ),
     Kind.SANDBOX_REFUSED: (
         Failure(Kind.SANDBOX_REFUSED, detail="bwrap: setting up uid map: Permission denied"),
@@ -210,3 +219,36 @@ def test_a_solution_cell_that_raised_without_a_recorded_failure_gets_no_box():
     cell.outputs = [new_output("error", ename="ZeroDivisionError", evalue="", traceback=[])]
     nb, _ = ExplainFailures().preprocess(new_notebook(cells=[cell]), {})
     assert [o.output_type for o in nb.cells[0].outputs] == ["error"]
+
+
+def intake(tmp_path, files):
+    """check_files on a submission folder holding `files` (name -> bytes, or a Path to link to)."""
+    (tmp_path / "source" / "lesson00").mkdir(parents=True)
+    nbformat.write(new_notebook(), tmp_path / "source" / "lesson00" / "00_a.ipynb")
+    folder = tmp_path / "submitted" / "ada" / "lesson00"
+    folder.mkdir(parents=True)
+    for name, content in files.items():
+        if isinstance(content, bytes):
+            (folder / name).write_bytes(content)
+        else:
+            (folder / name).symlink_to(content)
+    return course.check_files(tmp_path, "ada", "lesson00")
+
+
+def test_a_link_anywhere_in_a_submission_refuses_it(tmp_path):
+    notebook = nbformat.writes(new_notebook()).encode()
+    failures = intake(tmp_path, {"00_a.ipynb": notebook, "data": tmp_path / "gradebook.db"})
+    assert failures == [Failure(Kind.SYMLINK, names=("data",))]
+
+
+def test_a_notebook_with_too_many_cells_is_refused(tmp_path):
+    many = new_notebook(cells=[new_code_cell("1") for _ in range(config.MAX_CELLS + 1)])
+    (failure,) = intake(tmp_path, {"00_a.ipynb": nbformat.writes(many).encode()})
+    assert failure.kind is Kind.TOO_LARGE and failure.notebook == "00_a.ipynb"
+    assert f"{config.MAX_CELLS + 1} cells" in failure.detail
+
+
+def test_a_submission_too_large_is_refused_before_it_is_read(tmp_path):
+    big = b"{" + b" " * (config.MAX_SUBMISSION_MB * 2**20) + b"}"
+    (failure,) = intake(tmp_path, {"00_a.ipynb": big})
+    assert failure.kind is Kind.TOO_LARGE and "MB" in failure.detail

@@ -7,6 +7,7 @@ the class must have its right scores and the gradebook must be intact.
 """
 
 import json
+import os
 import shutil
 import socket
 
@@ -30,6 +31,7 @@ def submissions(release, root, port):
     other = root / "submitted" / "correct" / AID / NOTEBOOK
     source = root / "source" / AID / NOTEBOOK
     wrong_double = "def double(x):\n    return x"
+    right_double = "def double(x):\n    return 2 * x"
     deleted = answered(release)
     deleted.cells = [c for c in deleted.cells if "test_double" not in str(c.metadata)]
     edited = answered(release, double=wrong_double)
@@ -82,6 +84,32 @@ def submissions(release, root, port):
         "malformed_json": (b'{"cells": [', None),
         "not_a_notebook": (b"\x89PNG\r\n\x1a\n" + bytes(64), None),
         "missing_notebook": (None, None),
+        "huge_line": (answered(release, double="print('x' * 10_000_000)\n" + right_double), 5),
+        "asks_for_input": (answered(release, double="input('your name? ')\n" + right_double), 3),
+        "ignores_sigint": (
+            answered(
+                release,
+                train_step="import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                "while True:\n    pass",
+            ),
+            2,
+        ),
+        "reads_environment": (
+            answered(
+                release,
+                double="import glob, os\nseen = str(dict(os.environ))\n"
+                "for path in glob.glob('/proc/*/environ'):\n"
+                "    try:\n        seen += open(path, 'rb').read().decode(errors='replace')\n"
+                "    except OSError:\n        pass\n"
+                f"def double(x):\n    return 0 if {SECRET!r} in seen else 2 * x",
+            ),
+            5,
+        ),
+        "links_to_the_solutions": (("symlink", source), None),
+        "o'brien": (answered(release), 5),
+        "ana maria": (answered(release), 5),
+        "zoë": (answered(release), 5),
+        "-dash": (answered(release), 5),
         "huge_output": (
             answered(
                 release,
@@ -175,7 +203,12 @@ def submissions(release, root, port):
     }
 
 
-SANDBOXED = {"writes_gradebook", "reads_hidden_tests", "unhides_the_course", "reaches_network"}
+SANDBOXED = {
+    "writes_gradebook", "reads_hidden_tests", "unhides_the_course", "reaches_network",
+    "reads_environment",
+}  # fmt: skip
+# In the grader's environment while the class is graded: no kernel may read it.
+SECRET = "postgresql://grader:s3cret-password@db/gradebook"
 
 
 @pytest.fixture(scope="module")
@@ -202,12 +235,18 @@ def grade_class(root, release, port):
         folder.mkdir(parents=True)
         if isinstance(content, bytes):
             (folder / NOTEBOOK).write_bytes(content)
+        elif isinstance(content, tuple):  # ("symlink", target)
+            (folder / NOTEBOOK).symlink_to(content[1])
         elif content is None:
             (folder / "notes.txt").write_text("I forgot the notebook")
         else:
             nbformat.write(content, folder / NOTEBOOK)
     other = (root / "submitted" / "correct" / AID / NOTEBOOK).read_bytes()
-    outcomes = grade_course(root, jobs=2)
+    os.environ["AUTOGRADE_HOSTILE_SECRET"] = SECRET
+    try:
+        outcomes = grade_course(root, jobs=2)
+    finally:
+        del os.environ["AUTOGRADE_HOSTILE_SECRET"]
     return root, {o.student: o for o in outcomes}, expected, other
 
 
@@ -216,7 +255,8 @@ CASES = [
     "os_exit", "killed_kernel", "deleted_grade_cell", "edited_grade_cell",
     "duplicated_grade_cell", "pasted_outputs", "huge_output", "patch_course_lib", "patch_numpy",
     "patch_builtins", "patch_showtraceback", "rebinds_alias", "writes_gradebook",
-    "reads_hidden_tests", "unhides_the_course", "reaches_network",
+    "reads_hidden_tests", "unhides_the_course", "reaches_network", "huge_line", "asks_for_input",
+    "ignores_sigint", "reads_environment", "o'brien", "ana maria", "zoë", "-dash",
 ]  # fmt: skip
 
 
@@ -247,6 +287,10 @@ REASONS = {
         Kind.TAMPERED, "test_double", "test_double was not run: the notebook replaced numpy.testing",
     ),
     "rebinds_alias": (Kind.TAMPERED, "test_train_step", "the name 'cl'"),
+    "ignores_sigint": (Kind.TIMED_OUT, "train_step", "train_step ran out of time"),
+    "links_to_the_solutions": (
+        Kind.SYMLINK, None, f"not graded: {NOTEBOOK} is a symbolic link",
+    ),
 }  # fmt: skip
 
 
@@ -281,10 +325,40 @@ def test_broken_files_earn_nothing(graded):
         assert outcomes[student].score in (None, 0), outcomes[student].line()
 
 
-def test_huge_output_is_cut(graded):
+@pytest.mark.parametrize("student", ["huge_output", "huge_line"])
+def test_huge_output_is_cut_in_lines_and_in_bytes(graded, student):
     root, _, _, _ = graded
-    path = root / "autograded" / "huge_output" / AID / NOTEBOOK
-    assert path.stat().st_size < 2_000_000
+    assert (root / "autograded" / student / AID / NOTEBOOK).stat().st_size < 2_000_000
+    assert (root / "feedback" / student / AID / "00_fixture.html").stat().st_size < 3_000_000
+
+
+def test_a_symlinked_notebook_is_refused_before_nbgrader_copies_it(graded):
+    root, outcomes, _, _ = graded
+    assert outcomes["links_to_the_solutions"].score is None
+    assert not (root / "autograded" / "links_to_the_solutions").exists()
+
+
+def test_input_fails_its_cell_at_once(graded):
+    _, outcomes, _, _ = graded
+    assert Kind.TIMED_OUT not in outcomes["asks_for_input"].kinds
+
+
+def test_a_kernel_that_ignores_interrupts_is_abandoned_not_waited_for(graded):
+    _, outcomes, _, _ = graded
+    (test_cell,) = [f for f in outcomes["ignores_sigint"].failures if f.cell == "test_train_step"]
+    assert test_cell.kind is Kind.NOT_RUN
+    assert test_cell.detail == "the kernel stopped answering the grader"
+
+
+def test_feedback_hides_the_hidden_tests_but_keeps_the_result(graded):
+    root, _, _, _ = graded
+    for student in ("correct", "blank"):
+        page = (root / "feedback" / student / AID / "00_fixture.html").read_text()
+        assert "double(-4)" not in page  # the hidden test's code
+        assert "hidden tests: not shown" in page
+        assert "test_double" in page
+    blank = (root / "feedback" / "blank" / AID / "00_fixture.html").read_text()
+    assert "What went wrong" in blank
 
 
 @pytest.mark.sandbox

@@ -3,11 +3,11 @@
 import html
 import re
 
-from nbformat.v4 import new_output
+from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from ..cells import is_autograder_test
-from ..outcome import failure_of
+from ..outcome import METADATA_KEY, failure_of
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 BOX_CLASS = "autograde-explain"
@@ -41,12 +41,27 @@ def explanation_of(cell, error):
     return error.ename, message or [f"The test raised {error.ename}."]
 
 
+def unsandboxed_notice():
+    """The note at the top of a feedback page graded outside the sandbox."""
+    return new_markdown_cell(
+        "**Graded without a sandbox.** This notebook ran with the grader's own rights, not in "
+        "the sandbox that normally isolates each student's code (the instructor chose "
+        "`--no-sandbox`). Scores are computed as usual."
+    )
+
+
 class ExplainFailures(NbGraderPreprocessor):
     """Put a plain-words box above the traceback of each failed test cell, for feedback.
 
     A cell of the student's own where the grader recorded a failure (it ran out of
     time, the kernel died in it) gets one too.
     """
+
+    def preprocess(self, nb, resources):
+        nb, resources = super().preprocess(nb, resources)
+        if nb.metadata.get(METADATA_KEY, {}).get("sandboxed") is False:
+            nb.cells.insert(0, unsandboxed_notice())
+        return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
         if not (is_autograder_test(cell) or failure_of(cell)):

