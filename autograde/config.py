@@ -19,6 +19,8 @@ COURSE_ID = "frozen-vs-trainable"
 CELL_TIMEOUT = 120  # seconds one cell may run
 SUBMISSION_TIMEOUT = 600  # seconds a whole notebook may run
 MEMORY_GB = 4.0  # address space per kernel, in GiB
+MAX_PROCESSES = 512  # processes and threads per kernel (TensorFlow alone runs dozens)
+DISK_GB = 1.0  # a kernel's private /tmp, and its largest file, in GiB
 # A submission folder larger than this, or a notebook with more cells, is not graded.
 MAX_SUBMISSION_MB = 20
 MAX_CELLS = 2000

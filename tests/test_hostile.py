@@ -10,6 +10,9 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import tempfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -106,6 +109,33 @@ def submissions(release, root, port):
             5,
         ),
         "links_to_the_solutions": (("symlink", source), None),
+        "fork_bomb": (
+            answered(
+                release,
+                double="import subprocess\nchildren = []\n"
+                "for _ in range(1000):  # bounded, so that a missing cap cannot hurt the machine\n"
+                "    try:\n        children.append(subprocess.Popen(['sleep', '3141']))\n"
+                "    except OSError:\n        break\n"
+                "started = len(children)\n"
+                "for child in children:\n    child.kill()\n    child.wait()\n"
+                "def double(x):\n    return 2 * x if started < 1000 else 0",
+            ),
+            5,
+        ),
+        "fills_the_disk": (
+            answered(
+                release,
+                double="import os\nwritten = 0\n"
+                "for folder in ['/tmp', '.']:\n"
+                "    try:\n"
+                "        with open(os.path.join(folder, 'filler'), 'wb') as f:\n"
+                "            for _ in range(64):  # 1 GiB, in 16 MB blocks\n"
+                "                f.write(bytes(2**24))\n                written += 1\n"
+                "    except OSError:\n        pass\n"
+                "def double(x):\n    return 2 * x if written < 128 else 0",
+            ),
+            5,
+        ),
         "o'brien": (answered(release), 5),
         "ana maria": (answered(release), 5),
         "zoë": (answered(release), 5),
@@ -205,7 +235,7 @@ def submissions(release, root, port):
 
 SANDBOXED = {
     "writes_gradebook", "reads_hidden_tests", "unhides_the_course", "reaches_network",
-    "reads_environment",
+    "reads_environment", "fork_bomb", "fills_the_disk",
 }  # fmt: skip
 # In the grader's environment while the class is graded: no kernel may read it.
 SECRET = "postgresql://grader:s3cret-password@db/gradebook"
@@ -219,6 +249,9 @@ def graded(tmp_path_factory):
     course.init_course(
         root, lessons_dir=lessons, cell_timeout=8, submission_timeout=45, memory_gb=3
     )
+    with open(root / "nbgrader_config.py", "a") as small_caps:  # cheaper to reach in a test
+        small_caps.write("c.SandboxedKernelManager.max_processes = 200\n")
+        small_caps.write("c.SandboxedKernelManager.disk_limit_gb = 0.25\n")
     release = nbformat.read(root / "release" / AID / NOTEBOOK, as_version=4)
     with socket.socket() as listener:  # a server on this machine the students must not reach
         listener.bind(("127.0.0.1", 0))
@@ -256,7 +289,8 @@ CASES = [
     "duplicated_grade_cell", "pasted_outputs", "huge_output", "patch_course_lib", "patch_numpy",
     "patch_builtins", "patch_showtraceback", "rebinds_alias", "writes_gradebook",
     "reads_hidden_tests", "unhides_the_course", "reaches_network", "huge_line", "asks_for_input",
-    "ignores_sigint", "reads_environment", "o'brien", "ana maria", "zoë", "-dash",
+    "ignores_sigint", "reads_environment", "o'brien", "ana maria", "zoë", "-dash", "fork_bomb",
+    "fills_the_disk",
 ]  # fmt: skip
 
 
@@ -336,6 +370,19 @@ def test_a_symlinked_notebook_is_refused_before_nbgrader_copies_it(graded):
     root, outcomes, _, _ = graded
     assert outcomes["links_to_the_solutions"].score is None
     assert not (root / "autograded" / "links_to_the_solutions").exists()
+
+
+@pytest.mark.sandbox
+def test_no_process_of_the_class_is_left_running(graded):
+    run = subprocess.run(["pgrep", "-f", "sleep 3141"], capture_output=True, text=True)
+    assert run.stdout == "", "the fork bomb's children outlived grading"
+
+
+@pytest.mark.sandbox
+def test_nothing_a_kernel_wrote_is_left_on_disk(graded):
+    root, _, _, _ = graded
+    assert not list(root.rglob("filler"))
+    assert not list(Path(tempfile.gettempdir()).glob("autograde-*/**/filler"))
 
 
 def test_input_fails_its_cell_at_once(graded):

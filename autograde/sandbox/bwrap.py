@@ -80,11 +80,14 @@ def sandbox_problem():
     return None if len(problems) < len(paths) else "; ".join(problems)
 
 
-def sandbox_command(bwrap, hidden_paths, mounts):
-    """The sandbox every kernel gets: read-only system, private /tmp, no network, course
-    folder hidden behind an empty read-only one; `mounts` are bwrap's binds to add."""
+def sandbox_command(bwrap, hidden_paths, mounts, tmp_bytes=2**30):
+    """The sandbox every kernel gets: read-only system, a private /tmp of `tmp_bytes`, no
+    network, a user namespace of its own, course folder hidden behind an empty read-only
+    one; `mounts` are bwrap's binds to add."""
     args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    args += ["--tmpfs", "/tmp", "--unshare-net", "--unshare-ipc", "--clearenv"]
+    args += ["--size", str(int(tmp_bytes)), "--tmpfs", "/tmp"]
+    # Its own user namespace: there RLIMIT_NPROC counts only this sandbox's processes.
+    args += ["--unshare-user", "--unshare-net", "--unshare-ipc", "--clearenv"]
     # Python, its packages and this project stay visible if they live under /tmp.
     code = {sys.prefix, sys.base_prefix, str(PROJECT)}
     for path in sorted(code):

@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Float, List, Unicode
+from traitlets import Bool, Float, Integer, List, Unicode
 
 from .. import config
 from .bwrap import (
@@ -35,6 +35,7 @@ from .bwrap import (
     sandbox_command,
     sandbox_problem,
 )
+from .limits import ProcessCap
 from .warm_client import WarmKernelError, WarmPool
 
 
@@ -81,6 +82,17 @@ class SandboxedKernelManager(AsyncKernelManager):
         "(needs bwrap); False starts every kernel afresh.",
     ).tag(config=True)
 
+    max_processes = Integer(
+        config.MAX_PROCESSES,
+        help="Processes and threads a kernel may run at once (a pids cgroup where one can be "
+        "made, and RLIMIT_NPROC in the sandbox's user namespace).",
+    ).tag(config=True)
+    disk_limit_gb = Float(
+        config.DISK_GB,
+        help="Size of a kernel's private /tmp (where warm kernels work), and the largest file "
+        "it may write anywhere (RLIMIT_FSIZE), in GiB.",
+    ).tag(config=True)
+
     sandbox = Bool(
         True,
         help="Refuse to start a student's kernel when no working sandbox can be started; "
@@ -91,11 +103,18 @@ class SandboxedKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         self._warm_process = None
         self._socket_dir = None
+        self._process_cap = None
         self.transport = "ipc"
 
     @property
     def memory_limit_bytes(self):
         return int(self.memory_limit_gb * 2**30)
+
+    @property
+    def limits(self):
+        """The caps a kernel sets on itself as it starts (RLIMIT_*), by name."""
+        disk = int(self.disk_limit_gb * 2**30)
+        return {"as": self.memory_limit_bytes, "nproc": self.max_processes, "fsize": disk}
 
     def _use_sockets_in(self, folder):
         # Unix sockets in a private folder, bound into the sandbox: TCP cannot cross
@@ -139,7 +158,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                 kw["env"] = outside_env()
             return await super()._async_launch_kernel(kernel_cmd, **kw)
         process = self._warm_process.start_kernel(
-            self.connection_file, kw["cwd"], dict(KERNEL_ENV), self.memory_limit_bytes
+            self.connection_file, kw["cwd"], dict(KERNEL_ENV), self.limits
         )
         # What LocalProvisioner.launch_kernel records of a process it started itself.
         provisioner = self.provisioner
@@ -148,7 +167,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._reconcile_connection_info(provisioner.connection_info)
 
     def sandbox_command(self, cmd, cwd):
-        capped = ["prlimit", f"--as={self.memory_limit_bytes}", "--", *cmd]
+        capped = ["prlimit", *(f"--{name}={value}" for name, value in self.limits.items())]
+        capped += ["--", *cmd]
         bwrap = bwrap_path()
         if bwrap is None:  # only with sandbox = False
             warnings.warn(UNSANDBOXED, SandboxUnavailable, stacklevel=2)
@@ -165,7 +185,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         # Its own PID namespace: no signals to the grader or to other students' kernels.
         # There the kernel's parent is bubblewrap's init, process 1, which ipykernel takes
         # for "my parent has exited" unless told that 1 is its parent.
-        args = sandbox_command(bwrap, self.hidden_paths, mounts)
+        args = sandbox_command(bwrap, self.hidden_paths, mounts, self.limits["fsize"])
         args += ["--unshare-pid", "--setenv", "JPY_PARENT_PID", "1"]
         # Interrupting a cell that ran out of time sends SIGINT to the whole process group.
         # bubblewrap would die of it, and ipykernel shuts down once its parent is gone; so
@@ -177,12 +197,15 @@ class SandboxedKernelManager(AsyncKernelManager):
             "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
             "os.execvp(sys.argv[1], sys.argv[1:])",
         ]
-        return [*ignore_sigint, *args, *restore_sigint, *capped]
+        self._process_cap = ProcessCap(self.max_processes)
+        return self._process_cap.command([*ignore_sigint, *args, *restore_sigint, *capped])
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             self._release_warm_process()
+            if self._process_cap is not None:  # kills what the kernel left running
+                self._process_cap.close()
             if self._socket_dir:
                 shutil.rmtree(self._socket_dir, ignore_errors=True)
 
@@ -193,7 +216,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                 self._warm_process is None or not self._warm_process.alive
             ):  # else kept over a restart
                 self._release_warm_process()
-                self._warm_process = WARM_POOL.take(self.hidden_paths)
+                self._warm_process = WARM_POOL.take(
+                    self.hidden_paths, self.max_processes, self.limits["fsize"]
+                )
             try:
                 self._warm_process.reset()
                 return

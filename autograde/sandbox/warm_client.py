@@ -16,7 +16,9 @@ import tempfile
 import threading
 import time
 
+from .. import config
 from .bwrap import SandboxError, bwrap_path, outside_env, sandbox_command
+from .limits import ProcessCap
 
 STARTUP_TIMEOUT = 120  # seconds for the warm process's imports, on a loaded machine
 RESET_TIMEOUT = 10  # seconds to kill a kernel's processes (5 at most) and delete its files
@@ -33,8 +35,9 @@ class WarmProcess:
     folders live there, and `reset()` empties it.
     """
 
-    def __init__(self, command, slot):
+    def __init__(self, command, slot, process_cap=None):
         self.slot = slot
+        self.process_cap = process_cap  # its sandbox's pids cgroup, closed when it stops
         self.taken = False  # by a kernel manager; see WarmPool.take
         self.process = subprocess.Popen(
             [
@@ -106,7 +109,7 @@ class WarmProcess:
             self._send(op="reset", slot=self.slot)
             self._expect("reset", RESET_TIMEOUT)
 
-    def start_kernel(self, connection_file, cwd, env, memory_limit):
+    def start_kernel(self, connection_file, cwd, env, limits):
         """Fork a kernel that serves `connection_file` from `cwd`; a Popen-like handle."""
         with self._lock:
             self._send(
@@ -114,7 +117,7 @@ class WarmProcess:
                 connection_file=connection_file,
                 cwd=cwd,
                 env=env,
-                memory_limit=memory_limit,
+                limits=limits,
             )
             return ForkedKernel(self, self._expect("started", 30)["pid"])
 
@@ -151,6 +154,8 @@ class WarmProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.process_cap is not None:
+            self.process_cap.close()
 
 
 class ForkedKernel:
@@ -197,7 +202,7 @@ class WarmPool:
         self._warm = []
         self._lock = threading.Lock()
 
-    def take(self, hidden_paths):
+    def take(self, hidden_paths, max_processes=config.MAX_PROCESSES, tmp_bytes=2**30):
         """An idle warm process for kernels that hide `hidden_paths`, started if need be."""
         with self._lock:
             for warm in list(self._warm):
@@ -208,12 +213,14 @@ class WarmPool:
                     warm.taken = True
                     return warm
             slot = tempfile.mkdtemp(prefix="autograde-warm-")
-            command = sandbox_command(bwrap_path(), hidden_paths, ["--bind", slot, slot])
+            command = sandbox_command(bwrap_path(), hidden_paths, ["--bind", slot, slot], tmp_bytes)
             # Its own PID namespace: the warm process can then kill all a kernel left behind.
             command += ["--unshare-pid", "--die-with-parent"]
+            cap = ProcessCap(max_processes)
             try:
-                warm = WarmProcess(command, slot)
+                warm = WarmProcess(cap.command(command), slot, cap)
             except WarmKernelError:
+                cap.close()
                 shutil.rmtree(slot, ignore_errors=True)
                 raise
             warm.hidden_paths, warm.taken = list(hidden_paths), True

@@ -32,6 +32,7 @@ import select
 import shutil
 import signal
 import sys
+import tempfile
 import time
 import traceback
 
@@ -125,9 +126,14 @@ def _become_kernel(request):
             os.dup2(null, fd)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        limit = request["memory_limit"]
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        os.chdir(request["cwd"])
+        for name, value in request["limits"].items():  # as, nproc, fsize
+            limit = getattr(resource, f"RLIMIT_{name.upper()}")
+            resource.setrlimit(limit, (value, value))
+        # It works in a copy in the sandbox's /tmp, whose size is the disk cap; the copy
+        # in the slot stays as the grader made it.
+        work = tempfile.mkdtemp(prefix="work-", dir="/tmp")
+        shutil.copytree(request["cwd"], work, symlinks=True, dirs_exist_ok=True)
+        os.chdir(work)
         os.environ.clear()
         os.environ.update(request["env"])
         sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
