@@ -2,7 +2,8 @@
 
 Each document has its module, `doc000` to `doc003`: its examples, copied word for word,
 its claims, quoted in its own words, and a short function per claim that runs TensorFlow
-and reports what it saw. `common` holds what the checks share, `table` collects the claims.
+and reports what it saw. Lesson 04, which answers no document, has `lesson04`: its own
+claims, quoted from the lesson, checked the same way. `common` holds what the checks share, `table` collects the claims.
 The ledger runs every check under Keras 3 and under legacy Keras 2, each in its own
 subprocess (`ledger.run`). The package imports nothing from the rest of the repository
 and reads none of the documents from disk. Commands: `python -m claims` (a table),

@@ -1,4 +1,4 @@
-"""Check every claim of the four documents under Keras 3 and legacy Keras 2, and print the ledger.
+"""Check every claim (the four documents', lesson 04's) under Keras 3 and legacy Keras 2; print the ledger.
 
 With no option, print a table to read in the terminal; --json prints the records,
 --markdown the student page (notebooks/claims.md). Takes 10 to 20 seconds: each Keras

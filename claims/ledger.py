@@ -11,12 +11,21 @@ from importlib import metadata
 from pathlib import Path
 
 from . import quiet_tensorflow
-from .table import CLAIMS, DOCUMENTS
+from .table import CLAIMS, DOCUMENTS, LESSONS
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "notebooks" / "claims.md"
 KERASES = {"keras3": "Keras 3", "keras2": "Keras 2"}
 VERDICTS = ("true", "false", "untestable")
+LESSON_SECTION = "the lesson's own claims"  # how the page and the table mark a lesson's section
+
+
+def _sections():
+    """(file name, heading) of each section: the documents, then the lessons with claims of their own."""
+    return [(seed, f"{seed}: {title}") for seed, title in DOCUMENTS.values()] + [
+        (notebook, f"{notebook}: {title} ({LESSON_SECTION})")
+        for notebook, title in LESSONS.values()
+    ]
 
 
 def _env(keras):
@@ -107,12 +116,13 @@ def to_table(records, width=100):
     name = max(len(r["id"]) for r in records) + 2
     text = width - name - 24
     lines = [
-        f"Claims ledger: {len(records)} claims from {len(DOCUMENTS)} documents ({versions()}).",
+        f"Claims ledger: {len(records)} claims from {len(DOCUMENTS)} documents and "
+        f"{len(LESSONS)} lesson ({versions()}).",
         "",
     ]
-    for seed, title in DOCUMENTS.values():
+    for seed, heading in _sections():
         lines += [
-            f"{seed}: {title}",
+            heading,
             f"{'id':<{name}}{'Keras 3':<12}{'Keras 2':<12}claim / what is true",
         ]
         for r in (r for r in records if r["seed"] == seed):
@@ -146,6 +156,9 @@ def to_markdown(records):
         "with what happened when a small check ran it. Nothing on this page is taken on trust: each",
         "verdict comes from code in `claims/`.",
         "",
+        "Lesson 04 answers no document: its own sentences are claims too. They are in the last",
+        f"section, marked ({LESSON_SECTION}), quoted from the lesson and checked the same way.",
+        "",
         f"- Versions: {versions()}.",
         "- **Keras 3** is what `tf.keras` is by default; **Keras 2** is what it is when",
         "  `TF_USE_LEGACY_KERAS=1` is set before TensorFlow is imported. Every check runs under both.",
@@ -164,11 +177,11 @@ def to_markdown(records):
         + (", ".join(f"[`{r['id']}`](#{r['id']})" for r in differ) or "no claim")
         + ".",
     ]
-    for seed, title in DOCUMENTS.values():
+    for seed, heading in _sections():
         mine = [r for r in records if r["seed"] == seed]
         out += [
             "",
-            f"## {seed}: {title}",
+            f"## {heading}",
             "",
             "| claim | Keras 3 | Keras 2 | checked |",
             "|---|---|---|---|",

@@ -4,7 +4,8 @@ The ledger costs some 20 seconds (two Python processes, one per Keras), so it ru
 for this module, through the real command `python -m claims --json`, and from a copy of
 the package `claims/` alone: no rest of the repository, no source documents beside it.
 The documents themselves (../shared/seeds) are needed only to check that the quotes and
-examples the ledger holds are theirs, word for word.
+examples the ledger holds are theirs, word for word; the quotes of a lesson's own claims are
+checked against the lesson's notebook, which is in the repository.
 """
 
 import importlib
@@ -16,11 +17,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
-from notebook_tools import SEEDS, needs_documents
+from notebook_tools import NOTEBOOKS, SEEDS, needs_documents
 
 from claims import ledger
-from claims.table import CLAIMS, DOCUMENTS
+from claims.table import CLAIMS, DOCUMENTS, LESSONS
 
 ROOT = Path(__file__).resolve().parents[1]
 REGENERATE = "python -m claims --markdown > notebooks/claims.md"
@@ -61,7 +63,25 @@ EXPECTED = {
     "003-case2-set-trainable": ("false", "false"),
     "003-case3-recompile": ("true", "true"),
     "003-case3-frozen": ("true", "true"),
+    "lesson04-freeze-inner-layers": ("true", "true"),
+    "lesson04-summary-counts": ("true", "true"),
+    "lesson04-inner-variable": ("true", "true"),
+    "lesson04-head-training": ("true", "true"),
+    "lesson04-bn-forward-pass": ("true", "true"),
+    "lesson04-bn-frozen-inference": ("true", "true"),
+    "lesson04-fit-overrides-training-false": ("true", "false"),
+    "lesson04-direct-training-false": ("true", "true"),
+    "lesson04-exactly-the-top": ("true", "true"),
+    "lesson04-reused-optimizer-fit": ("true", "false"),
+    "lesson04-true-again": ("true", "false"),
+    "lesson04-variables-trap": ("true", "true"),
+    "lesson04-reused-optimizer-loop": ("true", "false"),
+    "lesson04-stale-tf-function": ("true", "true"),
+    "lesson04-keras-file": ("true", "true"),
+    "lesson04-new-optimizer": ("true", "true"),
 }
+SOURCES = {name for name, _ in (*DOCUMENTS.values(), *LESSONS.values())}
+LESSON_NOTEBOOKS = {name for name, _ in LESSONS.values()}
 FIELDS = {
     "id": str,
     "seed": str,
@@ -123,7 +143,7 @@ def test_every_record_has_the_documented_fields(records):
         assert {k: type(v) for k, v in r.items()} == FIELDS, r["id"]
         assert r["keras3"] in ledger.VERDICTS and r["keras2"] in ledger.VERDICTS, r["id"]
         assert r["agree"] == (r["keras3"] == r["keras2"]), r["id"]
-        assert r["seed"] in {name for name, _ in DOCUMENTS.values()}, r["id"]
+        assert r["seed"] in SOURCES, r["id"]
         assert r["evidence"].startswith("Keras 3"), r["id"]
         assert r["correction"].endswith("."), r["id"]
 
@@ -142,10 +162,15 @@ def test_verdict_is_unchanged(by_id, claim_id):
     )
 
 
-@needs_documents
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
 def test_quote_occurs_in_its_document(claim):
-    text = (SEEDS / claim.seed).read_text(encoding="utf-8")
+    if claim.seed in LESSON_NOTEBOOKS:  # a lesson's own claim: quoted from its notebook
+        nb = nbformat.read(NOTEBOOKS / claim.seed, as_version=4)
+        text = "\n".join(cell.source for cell in nb.cells)
+    elif SEEDS.is_dir():
+        text = (SEEDS / claim.seed).read_text(encoding="utf-8")
+    else:
+        pytest.skip(needs_documents.kwargs["reason"])
     assert squeeze(claim.quote) in squeeze(text), (
         f"{claim.id}: {claim.quote!r} is not in {claim.seed}"
     )
@@ -168,6 +193,14 @@ def test_each_document_module_holds_only_that_documents_claims(number):
     assert module.CLAIMS and all(c.id.startswith(number) for c in module.CLAIMS)
 
 
+@pytest.mark.parametrize("number", LESSONS)
+def test_each_lesson_module_holds_only_that_lessons_claims(number):
+    module = importlib.import_module(f"claims.lesson{number}")
+    assert module.CLAIMS and all(c.id.startswith(f"lesson{number}-") for c in module.CLAIMS)
+    assert {c.seed for c in module.CLAIMS} == {LESSONS[number][0]}
+    assert (NOTEBOOKS / LESSONS[number][0]).is_file()
+
+
 def test_ledger_runs_from_a_copy_of_its_package_with_nothing_beside_it(alone, records):
     assert [p.name for p in alone.iterdir()] == ["claims"]
     assert not (alone.parent / "shared").exists()
@@ -186,10 +219,12 @@ def test_no_module_of_the_ledger_reads_the_documents_or_the_rest_of_the_reposito
 
 
 def test_at_least_25_claims_cover_all_four_documents():
-    assert len(CLAIMS) >= 25
-    assert {c.seed for c in CLAIMS} == {name for name, _ in DOCUMENTS.values()}
+    from_documents = [c for c in CLAIMS if c.seed not in LESSON_NOTEBOOKS]
+    assert len(from_documents) >= 25
+    assert {c.seed for c in from_documents} == {name for name, _ in DOCUMENTS.values()}
+    assert {c.seed for c in CLAIMS} == SOURCES
     assert len({c.id for c in CLAIMS}) == len(CLAIMS)
-    assert all(c.seed.startswith(c.id[:3]) for c in CLAIMS)
+    assert all(c.seed.startswith(c.id[:3]) for c in from_documents)
 
 
 def test_speed_claim_carries_its_rule_and_both_measurements(by_id):
@@ -213,7 +248,11 @@ def test_student_page_is_up_to_date(records):
 def test_terminal_table_lists_every_claim_and_the_disagreements(records):
     table = ledger.to_table(records)
     assert all(r["id"] in table for r in records)
-    assert "* Keras 2 and Keras 3 disagree: 001-ex2-dense-trained, 001-ex2-tracked." in table
+    assert (
+        "* Keras 2 and Keras 3 disagree: 001-ex2-dense-trained, 001-ex2-tracked, "
+        "lesson04-fit-overrides-training-false, lesson04-reused-optimizer-fit, "
+        "lesson04-true-again, lesson04-reused-optimizer-loop." in table
+    )
 
 
 def test_keras2_child_gets_legacy_keras_and_keras3_child_does_not(monkeypatch):

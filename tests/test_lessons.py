@@ -23,18 +23,18 @@ from notebook_tools import (
     stderr,
 )
 
-# Lesson NN teaches document 0NN.
-SEED_OF = (
-    {lesson.name: next(SEEDS.glob(f"0{lesson.name[:2]}_*.txt")) for lesson in LESSONS}
-    if SEEDS.is_dir()
-    else {}
-)
+# Lesson NN teaches document 0NN; a lesson with no such document (04, the capstone) teaches none.
+SEED_OF = {
+    lesson.name: seed
+    for lesson in LESSONS
+    for seed in (SEEDS.glob(f"0{lesson.name[:2]}_*.txt") if SEEDS.is_dir() else [])
+}
 ids = [lesson.stem for lesson in LESSONS]
 
 
 @needs_documents
 def test_there_is_one_lesson_per_source_document():
-    assert len(LESSONS) == len(list(SEEDS.glob("*.txt"))) == 4
+    assert len(SEED_OF) == len(set(SEED_OF.values())) == len(list(SEEDS.glob("*.txt"))) == 4
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=ids)
@@ -67,6 +67,8 @@ def test_lesson_follows_the_skeleton(lesson):
 @needs_documents
 @pytest.mark.parametrize("lesson", LESSONS, ids=ids)
 def test_lesson_shows_every_example_of_its_document_as_written(lesson):
+    if lesson.name not in SEED_OF:
+        pytest.skip(f"{lesson.name} teaches no document")
     nb = nbformat.read(lesson, as_version=4)
     code = [c.source.strip("\n") for c in nb.cells if c.cell_type == "code"]
     blocks = seed_code_blocks(SEED_OF[lesson.name])
