@@ -1,9 +1,16 @@
 """Benchmark: what recording a trajectory costs. Prints figures; asserts nothing.
 
-    make bench        (or: .venv/bin/python benchmarks/recording.py)
+    make bench        (or: .venv/bin/python benchmarks/recording.py [small medium 10M])
 
-1. Time overhead: a GradientTape training loop (compiled train step) with and without
-   `Trajectory.record()` after every step (and with `every=10`), for three model sizes.
+1. Time overhead of recording every step (and every 10th), for three model sizes, each
+   with the first half of its hidden layers frozen and Adam, in two modes:
+   - `loop`: a compiled `GradientTape` train step, `Trajectory.record()` after each step;
+   - `fit`: `model.fit()` with `TrajectoryCallback`, against `fit()` without it.
+   Plain and recorded runs alternate in short blocks (the machine may be shared: load
+   that comes and goes then hits both alike); each figure is the median of the blocks.
+   The floor is one read of every parameter per step (a compiled pass that reads each
+   variable once and keeps one number), as a fraction of the step: no exact
+   "bit-identical" test can cost less.
 2. Memory: the peak resident memory of 1,000 training steps of a ~10M-parameter model,
    recorded and not, each in a fresh process.
 """
@@ -22,6 +29,13 @@ import course_lib as cl  # noqa: E402, I001
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+MODELS = {  # name: (width, hidden layers, inputs, batch, steps per block)
+    "small": (64, 2, 32, 32, 200),
+    "medium": (512, 3, 256, 256, 40),
+    "10M": (2236, 2, 2236, 256, 8),
+}
+BLOCKS = 9
+
 
 def model_of(width, depth, inputs):
     keras.utils.set_random_seed(0)
@@ -31,12 +45,14 @@ def model_of(width, depth, inputs):
     ]
     layers += [keras.layers.Dense(1, name="head")]
     model = keras.Sequential(layers)
-    model.layers[0].trainable = False  # one frozen layer, as in the lessons
+    for layer in model.layers[: (depth + 1) // 2]:  # the first half of the hidden layers
+        layer.trainable = False
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
     return model
 
 
 def train_step_for(model):
-    optimizer = keras.optimizers.SGD(learning_rate=1e-3)
+    optimizer = keras.optimizers.Adam(learning_rate=1e-4)
 
     @tf.function
     def step(x, y):
@@ -49,37 +65,111 @@ def train_step_for(model):
     return step
 
 
-def seconds_per_step(model, batch, steps, record, every=1):
+def floor_for(model):
+    """One read of every parameter: each variable reduced to one number, in one call."""
+    variables = [cl.trajectory.underlying_tf_variable(v) for v in model.weights]
+
+    @tf.function(autograph=False)
+    def read_all():
+        return tf.stack([tf.reduce_max(tf.bitcast(v.read_value(), tf.int32)) for v in variables])
+
+    concrete = read_all.get_concrete_function()
+    return lambda: concrete()
+
+
+def loop_timer(model, batch):
     step = train_step_for(model)
     x = tf.random.normal((batch, model.inputs[0].shape[1]), seed=1)
     y = tf.zeros((batch, 1))
-    trajectory = cl.Trajectory(model, every=every) if record else None
-    for _ in range(5):  # warm up: tracing and first allocations
-        step(x, y).numpy()
-        if record:
-            trajectory.record()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step(x, y).numpy()
-        if record:
-            trajectory.record()
-    return (time.perf_counter() - start) / steps
+    step(x, y).numpy()  # trace
+
+    def run(steps, after_step):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step(x, y).numpy()
+            after_step()
+        return (time.perf_counter() - start) / steps
+
+    return run
 
 
-def overhead(name, width, depth, inputs, batch, steps, repeats=3):
+def fit_timer(model, batch):
+    x = tf.random.normal((batch, model.inputs[0].shape[1]), seed=1)
+    data = tf.data.Dataset.from_tensors((x, tf.zeros((batch, 1))))
+
+    def run(steps, callbacks):
+        batches = data.repeat(steps)
+        start = time.perf_counter()
+        model.fit(batches, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
+        return (time.perf_counter() - start) / steps
+
+    run(3, [])  # trace the train function
+    return run
+
+
+def blocks(runs):
+    """Run each (name, function) in turn, BLOCKS times; the median seconds per step of each."""
+    times = {name: [] for name, _ in runs}
+    for _ in range(BLOCKS):
+        for name, run in runs:
+            times[name].append(run())
+    return times
+
+
+def overhead(times, name):
+    """Median over blocks of each block's extra time against the plain block next to it."""
+    ratios = [r / p - 1 for r, p in zip(times[name], times["plain"], strict=True)]
+    return statistics.median(ratios)
+
+
+def measure(name):
+    width, depth, inputs, batch, steps = MODELS[name]
     model = model_of(width, depth, inputs)
     params = model.count_params()
-    plain, every_step, every_tenth = [], [], []
-    for _ in range(repeats):  # interleave so drifts in machine load hit all three alike
-        plain.append(seconds_per_step(model, batch, steps, record=False))
-        every_step.append(seconds_per_step(model, batch, steps, record=True))
-        every_tenth.append(seconds_per_step(model, batch, steps, record=True, every=10))
-    p = statistics.median(plain)
-    r1, r10 = statistics.median(every_step), statistics.median(every_tenth)
+    frozen = sum(int(tf.size(v)) for v in model.non_trainable_weights) / params
+
+    loop = loop_timer(model, batch)
+    start = time.perf_counter()
+    every_step = cl.Trajectory(model)
+    setup = time.perf_counter() - start
+    every_tenth = cl.Trajectory(model, every=10)
+    floor = floor_for(model)
+    for warm in (every_step.record, every_tenth.record, floor):  # first calls allocate
+        loop(3, warm)
+    times = blocks(
+        [
+            ("plain", lambda: loop(steps, lambda: None)),
+            ("every step", lambda: loop(steps, every_step.record)),
+            ("every 10th", lambda: loop(steps, every_tenth.record)),
+            ("floor", lambda: loop(steps, floor)),
+        ]
+    )
+    plain = statistics.median(times["plain"])
     print(
-        f"{name:<7}{params:>11,d} params  batch {batch:>4}  {p * 1e3:7.2f} ms/step  "
-        f"recorded every step {r1 * 1e3:7.2f} ms ({100 * (r1 - p) / p:+5.1f}%)  "
-        f"every 10th {r10 * 1e3:7.2f} ms ({100 * (r10 - p) / p:+5.1f}%)"
+        f"{name:<7}{params:>11,d} params ({frozen:.0%} frozen), batch {batch:>3}, "
+        f"Trajectory() {setup * 1e3:.0f} ms once"
+    )
+    print(
+        f"  loop  plain {plain * 1e3:7.2f} ms/step   every step {overhead(times, 'every step'):+6.1%}"
+        f"   every 10th {overhead(times, 'every 10th'):+6.1%}"
+        f"   floor (one read) {overhead(times, 'floor'):+6.1%}"
+    )
+
+    fit = fit_timer(model, batch)
+    callback, callback_10 = cl.TrajectoryCallback(), cl.TrajectoryCallback(every=10)
+    fit(3, [callback]), fit(3, [callback_10])  # each traces its record once, here
+    times = blocks(
+        [
+            ("plain", lambda: fit(steps, [])),
+            ("every step", lambda: fit(steps, [callback])),
+            ("every 10th", lambda: fit(steps, [callback_10])),
+        ]
+    )
+    plain = statistics.median(times["plain"])
+    print(
+        f"  fit   plain {plain * 1e3:7.2f} ms/step   every step {overhead(times, 'every step'):+6.1%}"
+        f"   every 10th {overhead(times, 'every 10th'):+6.1%}",
+        flush=True,
     )
 
 
@@ -93,6 +183,8 @@ def peak_rss_mb(steps, record):
         step(x, y).numpy()
         if record:
             trajectory.record()
+    if record:  # read the record, as a check would: brings the last steps to NumPy
+        assert trajectory.track("hidden0/kernel").frozen and len(trajectory.steps) == steps + 1
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -118,8 +210,12 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--memory-child"]:
         print(peak_rss_mb(int(sys.argv[3]), record=sys.argv[2] == "recorded"))
         sys.exit()
-    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} cores")
-    overhead("small", width=64, depth=2, inputs=32, batch=32, steps=300)
-    overhead("medium", width=512, depth=3, inputs=256, batch=256, steps=100)
-    overhead("10M", width=2236, depth=2, inputs=2236, batch=256, steps=20)
-    memory()
+    load = os.getloadavg()[0]
+    print(
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} cores, "
+        f"load average {load:.1f} at the start"
+    )
+    for name in sys.argv[1:] or MODELS:
+        measure(name)
+    if not sys.argv[1:]:
+        memory()

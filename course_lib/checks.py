@@ -46,7 +46,7 @@ def problems(trajectory, frozen=(), trained=()):
 def assert_frozen(trajectory, names):
     """Fail unless every named variable stayed bit-identical at every recorded step.
 
-    Taught in lessons 00 and 03.
+    Taught in lessons 00, 03 and 04.
     """
     found = problems(trajectory, frozen=names)
     if found:
@@ -56,7 +56,7 @@ def assert_frozen(trajectory, names):
 def assert_trained(trajectory, names):
     """Fail unless every named variable moved away from its initial value.
 
-    Taught in lessons 00 and 03.
+    Taught in lessons 00, 03 and 04.
     """
     found = problems(trajectory, trained=names)
     if found:
@@ -66,7 +66,7 @@ def assert_trained(trajectory, names):
 def assert_bit_identical(actual, expected, what="the value"):
     """Fail unless two arrays (or variables) hold exactly the same bits.
 
-    Taught in lessons 01, 02 and 03.
+    Taught in lessons 01, 02, 03 and 04.
     """
     actual, expected = np.asarray(actual), np.asarray(expected)
     if actual.shape != expected.shape:
@@ -89,7 +89,7 @@ def check_trajectory(trajectory, frozen=(), trained=(), title=None):
     Autograder test cells of training exercises call this, so the plot lands in the
     cell's output and so in the student's feedback.
 
-    Taught in lessons 00, 01, 02 and 03.
+    Taught in lessons 00, 01, 02, 03 and 04.
     """
     from .plots import show
 

@@ -96,7 +96,7 @@ def save_png(trajectory, path, title="What training did to each variable"):
 def show(trajectory, title=None):
     """Display the plot as a cell output in a notebook (and close it); do nothing elsewhere.
 
-    Taught in lessons 02 and 03.
+    Taught in lessons 02, 03 and 04.
     """
     try:
         from IPython import get_ipython

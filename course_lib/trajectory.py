@@ -5,9 +5,15 @@ recorded step, a few numbers per variable: its distance from the initial value,
 its largest absolute change, whether it is still bit-identical to the initial
 value, and a fixed sample of its coordinates. Its size grows with the number of
 steps and the sample size, never with the number of parameters.
+
+Recording is cheap enough to do after every step: one compiled call per step
+summarises every variable, traced once per record, and its results stay in
+TensorFlow until something reads them (a check, a plot, a print), when all the
+steps waiting are brought to NumPy in one transfer.
 """
 
 import keras
+import ml_dtypes  # finfo for every float dtype, bfloat16 included (numpy's lacks it)
 import numpy as np
 import tensorflow as tf
 
@@ -20,11 +26,123 @@ _SAME_WIDTH_INT = {
     tf.float64: tf.int64,
 }
 
+# Steps kept as tensors before they are brought to NumPy anyway (bounds their memory).
+FETCH_EVERY = 256
+# Variables of up to this many elements are summarised together, in a few operations for
+# all of them; a larger one gets its own, which skip whole passes over it when they can.
+LARGE = 2**15
+UNCHANGED = [0.0, 0.0, 1.0]  # distance, largest change, identical?
 
-def _bit_identical(now, start, bits):
-    if bits is None:
-        return tf.reduce_all(tf.equal(now, start))
-    return tf.reduce_all(tf.equal(tf.bitcast(now, bits), tf.bitcast(start, bits)))
+
+def _bits(value):
+    """Bit patterns to compare: floats as same-width integers, anything else as it is."""
+    bits = _SAME_WIDTH_INT.get(value.dtype)
+    return value if bits is None else tf.bitcast(value, bits)
+
+
+def _numbers(value):
+    """Values to subtract: floats as they are, integer counters and seeds as float64."""
+    return value if value.dtype.is_floating else tf.cast(value, tf.float64)
+
+
+def _small(now, start, segments, count):
+    """`count` variables of one dtype, flattened and joined: their numbers, [count, 3]."""
+    differs = tf.cast(tf.not_equal(_bits(now), _bits(start)), tf.float64)
+    moved = tf.math.unsorted_segment_max(differs, segments, count) > 0
+    # The change in the variable's own dtype, then exactly as float64 (cheap: these are small).
+    change = tf.cast(_numbers(now) - _numbers(start), tf.float64)
+    largest = tf.math.unsorted_segment_max(tf.abs(change), segments, count)
+    # Divided by the largest change first, no square under- or overflows.
+    scaled = tf.math.divide_no_nan(change, tf.gather(largest, segments))
+    distance = tf.sqrt(tf.math.unsorted_segment_sum(tf.square(scaled), segments, count)) * largest
+    # A NaN anywhere makes the distance NaN; segment_max may skip it, so say NaN here too.
+    largest = tf.where(tf.math.is_nan(distance), distance, largest)
+    numbers = tf.stack([distance, largest, tf.zeros_like(largest)], 1)
+    return tf.where(moved[:, None], numbers, tf.constant(UNCHANGED, tf.float64))
+
+
+def _large(now, start, sample, start_sample):
+    """One large variable's numbers: [distance, largest change, identical?]."""
+
+    def changes():
+        change = _numbers(now) - _numbers(start)
+        # Two read-only reductions instead of writing |change| out in full.
+        largest = tf.maximum(tf.reduce_max(change), -tf.reduce_min(change))
+        # Dividing by the largest change (as in _small) costs one more pass over the
+        # values: only where squares would under- or overflow.
+        info = ml_dtypes.finfo(change.dtype.as_numpy_dtype)
+        tiny = float(np.sqrt(float(info.tiny))) * 2**10
+        huge = float(np.sqrt(float(info.max) / max(change.shape.num_elements() or 1, 1))) / 2
+        distance = tf.cond(
+            (largest > 0) & ((largest < tiny) | (largest > huge)),
+            lambda: tf.math.reduce_euclidean_norm(tf.math.divide_no_nan(change, largest)) * largest,
+            lambda: tf.math.reduce_euclidean_norm(change),
+        )
+        return tf.cast(tf.stack([distance, largest, tf.zeros_like(largest)]), tf.float64)
+
+    def same(a, b):
+        return tf.reduce_all(tf.equal(_bits(a), _bits(b)))
+
+    # A sampled coordinate that differs proves the variable moved, without the bit-level
+    # pass over all of it; when the variable is frozen, that pass is all there is to do.
+    moved = tf.cond(
+        same(sample, start_sample),
+        lambda: tf.logical_not(same(now, start)),
+        lambda: tf.constant(True),
+    )
+    return tf.cond(moved, changes, lambda: tf.constant(UNCHANGED, tf.float64))
+
+
+def _compile_summaries(variables, indices):
+    """Save every variable's start, and trace once the function that summarises them all.
+
+    Returns the saved starts (one copy of each value) and the traced function. It returns
+    one float64 vector: for each variable in turn, [distance, largest change,
+    identical?, *samples at `indices`].
+    """
+    small, large = {}, []  # small variables by dtype; large ones on their own
+    for k, variable in enumerate(variables):
+        size = variable.shape.num_elements()
+        if size is not None and size <= LARGE:
+            small.setdefault(variable.dtype, []).append(k)
+        else:
+            large.append(k)
+
+    def flat(ks):
+        return tf.concat([tf.reshape(variables[k].read_value(), [-1]) for k in ks], 0)
+
+    small_starts = {dtype: flat(ks) for dtype, ks in small.items()}
+    large_starts = {k: tf.identity(variables[k].read_value()) for k in large}
+    start_samples = {k: tf.gather(tf.reshape(large_starts[k], [-1]), indices[k]) for k in large}
+
+    def summaries():
+        parts, labels = [], []  # labels: (variable, slot) of each entry, slots 3... samples
+        for dtype, ks in small.items():
+            sizes = [variables[k].shape.num_elements() for k in ks]
+            offsets = np.cumsum([0] + sizes[:-1])
+            now = flat(ks)
+            numbers = _small(
+                now, small_starts[dtype], np.repeat(np.arange(len(ks)), sizes), len(ks)
+            )
+            positions = np.concatenate([o + indices[k] for o, k in zip(offsets, ks, strict=True)])
+            parts += [tf.reshape(numbers, [-1]), tf.cast(tf.gather(now, positions), tf.float64)]
+            labels += [(k, slot) for k in ks for slot in range(3)]
+            labels += [(k, 3 + j) for k in ks for j in range(len(indices[k]))]
+        for k in large:
+            now = variables[k].read_value()
+            sample = tf.gather(tf.reshape(now, [-1]), indices[k])
+            parts += [
+                _large(now, large_starts[k], sample, start_samples[k]),
+                tf.cast(sample, tf.float64),
+            ]
+            labels += [(k, slot) for slot in range(3 + len(indices[k]))]
+        order = sorted(range(len(labels)), key=labels.__getitem__)
+        return tf.gather(tf.concat(parts, 0), order)
+
+    # Traced here, once: calling the traced function never retraces (and never prints
+    # tf.function's retracing warning, however many records a notebook makes).
+    starts = [*small_starts.values(), *large_starts.values()]
+    return starts, tf.function(summaries, autograph=False).get_concrete_function()
 
 
 def variable_name(variable):
@@ -76,16 +194,41 @@ class VariableTrack:
     What `Trajectory.track(name)` returns, and what `Trajectory.tracks` holds.
     """
 
-    def __init__(self, name, shape, dtype, trainable, sample_index):
+    def __init__(self, name, shape, dtype, trainable, sample_index, fetch=lambda: None):
         self.name = name
         self.shape = tuple(shape)
         self.dtype = dtype
         self.trainable = trainable
         self.sample_index = sample_index  # flat indices of the sampled coordinates
-        self.distance = []  # L2 distance from the initial value
-        self.max_abs_change = []  # largest |value - initial| over all coordinates
-        self.identical = []  # bit-identical to the initial value?
-        self.samples = []  # sampled coordinates' values
+        self._fetch = fetch  # brings the steps still held by TensorFlow into the lists below
+        self._distance = []
+        self._max_abs_change = []
+        self._identical = []
+        self._samples = []
+
+    @property
+    def distance(self):
+        """L2 distance from the initial value, per recorded step."""
+        self._fetch()
+        return self._distance
+
+    @property
+    def max_abs_change(self):
+        """Largest |value - initial| over all coordinates, per recorded step."""
+        self._fetch()
+        return self._max_abs_change
+
+    @property
+    def identical(self):
+        """Bit-identical to the initial value? Per recorded step."""
+        self._fetch()
+        return self._identical
+
+    @property
+    def samples(self):
+        """The sampled coordinates' values (float64), per recorded step."""
+        self._fetch()
+        return self._samples
 
     @property
     def frozen(self):
@@ -117,7 +260,7 @@ class VariableTrack:
 class Trajectory:
     """Follows a set of variables through training: call `record()` after each step.
 
-    Taught in lessons 00, 01, 02 and 03.
+    Taught in lessons 00, 01, 02, 03 and 04.
     """
 
     def __init__(self, source, sample_size=8, every=1, seed=0):
@@ -134,7 +277,6 @@ class Trajectory:
         self._tf_variables = [underlying_tf_variable(v) for v in self.variables]
         rng = np.random.default_rng(seed)
         self.tracks = []
-        self._initial = []
         for original, tf_var in zip(self.variables, self._tf_variables, strict=True):
             size = int(np.prod(tf_var.shape))
             if size <= sample_size:
@@ -144,54 +286,23 @@ class Trajectory:
             trainable = bool(getattr(original, "trainable", tf_var.trainable))
             self.tracks.append(
                 VariableTrack(
-                    variable_name(original), tf_var.shape, tf_var.dtype.name, trainable, index
+                    variable_name(original),
+                    tf_var.shape,
+                    tf_var.dtype.name,
+                    trainable,
+                    index,
+                    fetch=self._fetch,
                 )
             )
-            # One saved copy of the start: the bit-identical test compares against it.
-            self._initial.append(tf.identity(tf_var.read_value()))
-        self._indices = [tf.constant(t.sample_index, dtype=tf.int64) for t in self.tracks]
-        self._summarise = tf.function(self._summaries)
-        # Each record traces its own function; TensorFlow would count those traces
-        # together and warn about "retracing" on stderr, inside whatever cell runs next.
-        self._summarise._omit_frequent_tracing_warning = True
+        indices = [t.sample_index for t in self.tracks]
+        # One saved copy of the start, which every record compares against, and the
+        # compiled summary of every variable, traced once.
+        self._initial, self._summarise = _compile_summaries(self._tf_variables, indices)
+        # Where each variable's numbers start in the vector one call returns.
+        self._offsets = np.cumsum([0] + [3 + len(t.sample_index) for t in self.tracks])
+        self._pending = []  # one vector per recorded step, not yet brought to NumPy
         self.steps = []
         self._snapshot(step=0)
-
-    def _summaries(self):
-        """Every variable's (distance, max |change|, identical?) and samples, as two vectors."""
-        numbers, samples = [], []
-        for var, start, index in zip(self._tf_variables, self._initial, self._indices, strict=True):
-            now = var.read_value()
-            samples.append(tf.cast(tf.gather(tf.reshape(now, [-1]), index), tf.float64))
-            bits = _SAME_WIDTH_INT.get(now.dtype)
-            if not now.dtype.is_floating:  # integer counters, seeds: compare as float64
-                now, start = tf.cast(now, tf.float64), tf.cast(start, tf.float64)
-            change = now - start
-            if change.shape.num_elements() == 0:
-                largest = tf.zeros([], change.dtype)
-            else:
-                # Two read-only reductions instead of writing |change| out in full.
-                largest = tf.maximum(tf.reduce_max(change), -tf.reduce_min(change))
-            # Only a variable that looks unchanged needs the bit-level test (-0.0, NaN),
-            # and only one that moved needs its distance: skip the pass that is not needed.
-            distance, identical = tf.cond(
-                largest > 0,
-                lambda change=change: (tf.math.reduce_euclidean_norm(change), False),
-                lambda now=now, start=start, bits=bits, dtype=change.dtype: (
-                    tf.zeros([], dtype),
-                    _bit_identical(now, start, bits),
-                ),
-            )
-            numbers.append(
-                tf.stack(
-                    [
-                        tf.cast(distance, tf.float64),
-                        tf.cast(largest, tf.float64),
-                        tf.cast(identical, tf.float64),
-                    ]
-                )
-            )
-        return tf.concat(numbers, 0), tf.concat(samples, 0)
 
     def record(self, step=None):
         """Call after each training step; summarises it (or every k-th one, see `every`).
@@ -203,17 +314,24 @@ class Trajectory:
             self._snapshot(self._calls if step is None else int(step))
 
     def _snapshot(self, step):
-        numbers, samples = self._summarise()
-        numbers, samples = numbers.numpy().reshape(-1, 3), samples.numpy()
-        offset = 0
-        for track, (distance, largest, identical) in zip(self.tracks, numbers, strict=True):
-            track.distance.append(float(distance))
-            track.max_abs_change.append(float(largest))
-            track.identical.append(bool(identical))
-            size = len(track.sample_index)
-            track.samples.append(samples[offset : offset + size])
-            offset += size
+        # One compiled call for all variables; the result stays a tensor for now.
+        self._pending.append(self._summarise())
         self.steps.append(step)
+        if len(self._pending) >= FETCH_EVERY:
+            self._fetch()
+
+    def _fetch(self):
+        """Bring every step still held by TensorFlow to NumPy, in one transfer."""
+        if not self._pending:
+            return
+        rows = tf.stack(self._pending).numpy()
+        self._pending = []
+        for track, offset in zip(self.tracks, self._offsets, strict=False):
+            track._distance.extend(rows[:, offset].tolist())
+            track._max_abs_change.extend(rows[:, offset + 1].tolist())
+            track._identical.extend((rows[:, offset + 2] == 1.0).tolist())
+            samples = rows[:, offset + 3 : offset + 3 + len(track.sample_index)].copy()
+            track._samples.extend(samples)
 
     def track(self, name):
         """The track of the variable called `name` (its full name, or a unique ending)."""
@@ -257,7 +375,7 @@ class TrajectoryCallback(keras.callbacks.Callback):
 
     A second `fit()` with the same callback continues the same record.
 
-    Taught in lessons 01 and 03.
+    Taught in lessons 01, 03 and 04.
     """
 
     def __init__(self, sample_size=8, every=1):

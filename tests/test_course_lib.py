@@ -166,7 +166,8 @@ def test_tiny_changes_keep_a_nonzero_distance():
     record = cl.Trajectory([v])
     v.assign([2e-30, 2e-30])
     record.record()
-    assert record.track("tiny").distance[-1] == pytest.approx(np.sqrt(2) * 1e-30, rel=1e-5)
+    # abs=0: pytest.approx would otherwise accept 0.0 (its default abs tolerance is 1e-12)
+    assert record.track("tiny").distance[-1] == pytest.approx(np.sqrt(2) * 1e-30, rel=1e-5, abs=0)
 
 
 def test_integer_variables_are_recorded():
@@ -193,6 +194,194 @@ def test_an_unbuilt_model_or_empty_list_is_refused_with_advice():
         cl.Trajectory([])
     with pytest.raises(TypeError, match="tf.Variable or a Keras variable"):
         cl.Trajectory([np.zeros(3)])
+
+
+# Recording: exact, compiled once, fetched lazily ---------------------------------
+
+
+def unsampled_index(record, name):
+    """A flat index of the variable that its track does not sample (else 0)."""
+    track = record.track(name)
+    sampled = set(track.sample_index.tolist())
+    return next((i for i in range(int(np.prod(track.shape))) if i not in sampled), 0)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("shape", [(3,), (300, 300)], ids=["sampled", "not-sampled"])
+def test_one_ulp_anywhere_in_a_float_variable_is_caught(dtype, shape):
+    start = np.full(shape, 0.75, dtype)
+    v = tf.Variable(start, name="v")
+    record = cl.Trajectory([v])
+    i = unsampled_index(record, "v")
+    moved = start.ravel().copy()
+    moved[i] = np.nextafter(moved[i], np.inf, dtype=dtype)
+    v.assign(moved.reshape(shape))
+    record.record()
+    v.assign(start)
+    record.record()
+    track = record.track("v")
+    assert track.identical == [True, False, True]
+    assert track.max_abs_change == [0.0, float(moved[i] - start.ravel()[i]), 0.0]
+    assert track.distance[1] == pytest.approx(float(moved[i] - start.ravel()[i]), rel=1e-3, abs=0)
+
+
+@pytest.mark.parametrize("shape", [(3,), (300, 300)], ids=["sampled", "not-sampled"])
+def test_zero_becoming_negative_zero_anywhere_is_caught(shape):
+    v = tf.Variable(np.zeros(shape, np.float32), name="v")
+    record = cl.Trajectory([v])
+    flat = np.zeros(int(np.prod(shape)), np.float32)
+    flat[unsampled_index(record, "v")] = -0.0
+    v.assign(flat.reshape(shape))
+    record.record()
+    track = record.track("v")
+    assert track.identical == [True, False] and record.moved == ["v"]
+    assert track.max_abs_change == [0.0, 0.0] and track.distance == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("shape", [(3,), (300, 300)], ids=["small", "large"])
+def test_a_value_that_becomes_nan_moved_by_nan(shape):
+    v = tf.Variable(np.ones(shape, np.float32), name="v")
+    record = cl.Trajectory([v])
+    broken = np.ones(shape, np.float32)
+    broken.flat[[0, 1]] = [np.nan, 2.0]  # a finite change after the NaN must not hide it
+    v.assign(broken)
+    record.record()
+    track = record.track("v")
+    assert track.identical == [True, False]
+    assert np.isnan(track.max_abs_change[-1]) and np.isnan(track.distance[-1])
+    assert "changed by nan at step 1" in cl.problems(record, frozen="v")[0]
+
+
+def test_lazily_fetched_values_equal_the_values_at_each_step(monkeypatch):
+    monkeypatch.setattr(cl.trajectory, "FETCH_EVERY", 4)  # several batches, the last one partial
+    rng = np.random.default_rng(1)
+    starts = {
+        "big": rng.normal(size=(200, 200)).astype(np.float32),  # above LARGE
+        "small": rng.normal(size=(3,)).astype(np.float32),
+        "half": rng.normal(size=(40,)).astype(np.float16),
+        "count": np.arange(5, dtype=np.int64),
+    }
+    variables = {name: tf.Variable(value, name=name) for name, value in starts.items()}
+    record = cl.Trajectory(list(variables.values()), sample_size=5, seed=2)
+    expected = {name: [] for name in starts}
+
+    def expect():
+        for name, variable in variables.items():
+            now, start = variable.numpy(), starts[name]
+            if now.dtype.kind == "i":
+                now, start = now.astype(np.float64), start.astype(np.float64)
+            change = now - start  # in the variable's own dtype, as the record computes it
+            same = now.tobytes() == start.tobytes()
+            index = record.track(name).sample_index
+            expected[name].append(
+                (
+                    0.0 if same else float(np.linalg.norm(change.astype(np.float64))),
+                    0.0 if same else float(np.max(np.abs(change))),
+                    same,
+                    now.ravel()[index].astype(np.float64),
+                )
+            )
+
+    expect()
+    for step in range(1, 11):
+        for k, (name, variable) in enumerate(variables.items()):
+            if step % 4 == 3:  # back to the start: bit-identical again
+                variable.assign(starts[name])
+            elif (step + k) % 3:  # move; otherwise stay put
+                delta = rng.normal(size=starts[name].shape) * 10.0 ** -(k + 1)
+                variable.assign_add(delta.astype(starts[name].dtype) if k < 3 else [1] * 5)
+        record.record()
+        expect()
+        if step == 5:  # a read in the middle fetches a partial batch; recording goes on
+            assert len(record.track("big").distance) == 6
+    for name in starts:
+        track = record.track(name)
+        distance, largest, identical, samples = zip(*expected[name], strict=True)
+        assert track.identical == list(identical)
+        assert not track.frozen and any(identical[1:])
+        assert track.max_abs_change == list(largest)
+        assert track.distance == pytest.approx(list(distance), rel=1e-5, abs=0)
+        np.testing.assert_array_equal(np.array(track.samples), np.array(samples))
+
+
+def test_recording_traces_once_however_many_steps(monkeypatch, capfd, caplog):
+    traced = []
+    for helper in ("_small", "_large"):  # called while tracing, never when a traced call runs
+        original = getattr(cl.trajectory, helper)
+        monkeypatch.setattr(
+            cl.trajectory,
+            helper,
+            lambda *args, original=original, helper=helper: (
+                traced.append(helper) or original(*args)
+            ),
+        )
+    model = small_model(first_trainable=False)
+    table = tf.Variable(tf.zeros((200, 200)), trainable=False, name="table")  # above LARGE
+    optimizer = keras.optimizers.Adam(learning_rate=0.1)
+    records = [cl.Trajectory(model.weights + [table]) for _ in range(6)]  # as notebooks do
+    assert sorted(traced) == ["_large"] * 6 + ["_small"] * 6
+    x, y = tf.random.normal((8, 3), seed=1), tf.ones((8, 1))
+    for _ in range(40):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x) - y))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        for record in records:
+            record.record()
+    assert len(traced) == 12
+    assert all(record.moved == ["net/head/kernel", "net/head/bias"] for record in records)
+    # tf.function's warning goes to the `tensorflow` logger (and so to stderr in a notebook)
+    assert "retracing" not in capfd.readouterr().err + caplog.text
+
+
+def test_fit_callback_records_the_same_as_record_after_each_batch():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(4, name="body", trainable=False),
+            keras.layers.BatchNormalization(name="norm"),
+            keras.layers.Dense(1, name="head"),
+        ],
+        name="net",
+    )
+    model.compile(optimizer="adam", loss="mse")
+    manual = cl.Trajectory(model)
+
+    class RecordAfterEachBatch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            manual.record()
+
+    callback = cl.TrajectoryCallback()
+    x, y = np.random.default_rng(0).normal(size=(2, 12, 3)).astype("float32")
+    model.fit(
+        x,
+        y[:, :1],
+        batch_size=4,
+        epochs=2,
+        verbose=0,
+        validation_data=(x, y[:, :1]),
+        callbacks=[callback, RecordAfterEachBatch()],
+    )
+    record = callback.trajectory
+    assert record.steps == manual.steps == list(range(7))
+    assert record.frozen == manual.frozen == ["net/body/kernel", "net/body/bias"]
+    for mine, theirs in zip(record.tracks, manual.tracks, strict=True):
+        assert mine.name == theirs.name
+        assert mine.identical == theirs.identical
+        assert mine.distance == theirs.distance
+        assert mine.max_abs_change == theirs.max_abs_change
+        np.testing.assert_array_equal(np.array(mine.samples), np.array(theirs.samples))
+    assert "net/norm/moving_mean" in record.moved  # updated by fit, though not trainable
+
+
+def test_steps_waiting_for_numpy_are_bounded():
+    v = tf.Variable(tf.zeros((10,)), name="v")
+    record = cl.Trajectory([v])
+    for _ in range(2 * cl.trajectory.FETCH_EVERY + 3):
+        record.record()
+    assert len(record._pending) < cl.trajectory.FETCH_EVERY
+    assert len(record.track("v").identical) == 2 * cl.trajectory.FETCH_EVERY + 4
 
 
 # Checks ------------------------------------------------------------------------
