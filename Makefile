@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test lab bench lint clean
+.PHONY: install demo test lab study bench lint clean
 
 install: $(STAMP)
 
@@ -29,6 +29,12 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
 
+# A learner's copy of the course with the answers removed, then JupyterLab on it. Running it
+# again never overwrites the learner's notebooks.
+study: $(STAMP)
+	$(BIN)/autograde study study
+	$(BIN)/jupyter lab study
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/recording.py
 	$(BIN)/python benchmarks/lessons.py
@@ -37,4 +43,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) demo-course .pytest_cache
+	rm -rf $(VENV) demo-course .pytest_cache test-artifacts

@@ -6,14 +6,15 @@ from pathlib import Path
 
 from . import config, course
 from .grading import grade_course
-from .summary import print_progress, print_summary
+from .summary import GradingProgress, print_summary
 
 
 def cmd_init(args):
     """Create a ready nbgrader course in DIR: config, one assignment per lesson, gradebook."""
-    ids = course.init_course(args.dir, cell_timeout=args.timeout)
+    ids = course.init_course(args.dir, cell_timeout=args.timeout, db_url=args.db)
     root = Path(args.dir).resolve()
     print(f"Course ready in {root}")
+    print(f"  gradebook:   {config.masked(config.gradebook_url(root))}")
     print(f"  assignments: {', '.join(ids)}")
     print(f"  students get:  {root / 'release'}")
     print(f"  collect into:  {root / 'submitted'}/<student>/<assignment>/")
@@ -25,21 +26,33 @@ def cmd_grade(args):
 
     Submissions graded before are skipped (as nbgrader does) unless --force is given.
     """
-    outcomes = grade_course(
+    with GradingProgress() as progress:
+        outcomes = grade_course(
+            args.dir,
+            cell_timeout=args.timeout,
+            force=args.force,
+            jobs=args.jobs,
+            progress=progress,
+            no_sandbox=args.no_sandbox,
+            db_url=args.db,
+            scheduler=args.scheduler,
+            assignments=args.assignment,
+        )
+    print_summary(
         args.dir,
-        cell_timeout=args.timeout,
-        force=args.force,
-        jobs=args.jobs,
-        progress=print_progress,
-        no_sandbox=args.no_sandbox,
+        outcomes,
+        sandboxed=config.sandboxed(args.dir, args.no_sandbox),
+        gradebook=config.masked(config.gradebook_url(args.dir, args.db)),
     )
-    print_summary(args.dir, outcomes, sandboxed=config.sandboxed(args.dir, args.no_sandbox))
     return 0
 
 
 def cmd_check(args):
     """Self-check: run NOTEBOOK's visible tests and write NOTEBOOK.feedback.html beside it."""
-    from .selfcheck import check_notebook
+    if args.hidden:
+        from .study import check_with_hidden_tests as check_notebook
+    else:
+        from .selfcheck import check_notebook
 
     result = check_notebook(args.notebook, cell_timeout=args.timeout)
     for grade_id in result.passed:
@@ -57,7 +70,24 @@ def cmd_demo(args):
     """Init a course in DIR, add sample submissions, grade them, and say where results are."""
     from .demo import run_demo
 
-    return run_demo(args.dir)
+    return run_demo(args.dir, args.db)
+
+
+def cmd_study(args):
+    """Self-study: make DIR (default: study/), every lesson with its answers removed, for
+    JupyterLab; a lesson already there is yours and never overwritten. --progress: which
+    exercises pass and which remain."""
+    from .study import study
+
+    return study(args.dir, args.progress, args.hidden, args.timeout)
+
+
+def cmd_reveal(args):
+    """Print the reference solution of one exercise, e.g. `autograde reveal 01 ex2`."""
+    from .study import reveal
+
+    print(reveal(args.lesson, args.exercise, args.dir), end="")
+    return 0
 
 
 def build_parser():
@@ -84,7 +114,16 @@ def build_parser():
             "help": "seconds one cell may run (default: %(default)s)",
         },
     )
-    add("init", cmd_init, (["dir"], {"metavar": "DIR"}), timeout)
+    db = (
+        ["--db"],
+        {
+            "metavar": "URL",
+            "help": "the gradebook's database, e.g. postgresql://user:password@host:5432/db "
+            "(default: c.CourseDirectory.db_url in nbgrader_config.py, else DIR/gradebook.db); "
+            "init and demo write it into the config, grade uses it for this run only",
+        },
+    )
+    add("init", cmd_init, (["dir"], {"metavar": "DIR"}), timeout, db)
     force = (
         ["--force"],
         {"action": "store_true", "help": "regrade submissions that were graded before"},
@@ -106,9 +145,61 @@ def build_parser():
             "with your rights (said loudly in the summary and every feedback page)",
         },
     )
-    add("grade", cmd_grade, (["dir"], {"metavar": "DIR"}), timeout, force, jobs, no_sandbox)
-    add("check", cmd_check, (["notebook"], {"metavar": "NOTEBOOK"}), timeout)
-    add("demo", cmd_demo, (["dir"], {"metavar": "DIR", "nargs": "?", "default": "demo-course"}))
+    scheduler = (
+        ["--scheduler"],
+        {
+            "metavar": "ADDRESS",
+            "help": "grade on the workers of this Dask cluster (e.g. tcp://host:8786) "
+            "instead of on this machine",
+        },
+    )
+    assignment = (
+        ["--assignment"],
+        {
+            "action": "append",
+            "metavar": "ID",
+            "help": "grade only this assignment (repeatable; default: every one submitted)",
+        },
+    )
+    add(
+        "grade",
+        cmd_grade,
+        (["dir"], {"metavar": "DIR"}),
+        timeout,
+        force,
+        jobs,
+        no_sandbox,
+        db,
+        scheduler,
+        assignment,
+    )
+    hidden = (
+        ["--hidden"],
+        {
+            "action": "store_true",
+            "help": "run the hidden tests too, taken from the lesson (the study folder's copy, "
+            "else the repository's notebooks/)",
+        },
+    )
+    add("check", cmd_check, (["notebook"], {"metavar": "NOTEBOOK"}), timeout, hidden)
+    add("demo", cmd_demo, (["dir"], {"metavar": "DIR", "nargs": "?", "default": "demo-course"}), db)
+    study_dir = (["dir"], {"metavar": "DIR", "nargs": "?", "default": "study"})
+    show_progress = (
+        ["--progress"],
+        {
+            "action": "store_true",
+            "help": "run the tests of the lessons you started and show "
+            "which exercises pass and which remain (changes nothing)",
+        },
+    )
+    add("study", cmd_study, study_dir, show_progress, hidden, timeout)
+    add(
+        "reveal",
+        cmd_reveal,
+        (["lesson"], {"metavar": "LESSON", "help": "e.g. 01"}),
+        (["exercise"], {"metavar": "EXERCISE", "help": "e.g. ex2"}),
+        (["--dir"], {"default": "study", "help": "the study folder (default: %(default)s)"}),
+    )
     return parser
 
 

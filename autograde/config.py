@@ -8,6 +8,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from urllib.parse import quote, quote_plus, unquote
 
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
@@ -34,6 +35,13 @@ TEMPLATE = """\
 c = get_config()  # noqa: F821
 
 c.CourseDirectory.course_id = "{course_id}"
+
+# The gradebook: SQLite in this folder (gradebook.db) unless a database URL is given here,
+# e.g. "postgresql://grader:PASSWORD@db.example.org:5432/course" (`autograde init --db URL`).
+# To keep a password out of this file, read it from the environment instead (one line, which
+# `autograde init` keeps when it writes this file again):
+#   import os; c.CourseDirectory.db_url = os.environ["GRADEBOOK_URL"]
+{gradebook}
 
 # Limits. A cell may run {timeout} s, a whole notebook {submission_timeout} s; past them
 # nbgrader records an error and the test cells left get 0 (autograde.preprocessors.LimitedExecute).
@@ -93,18 +101,44 @@ c.GenerateFeedback.preprocessors = [
 
 
 def write_config(
-    root, cell_timeout=CELL_TIMEOUT, submission_timeout=SUBMISSION_TIMEOUT, memory_gb=MEMORY_GB
+    root,
+    cell_timeout=CELL_TIMEOUT,
+    submission_timeout=SUBMISSION_TIMEOUT,
+    memory_gb=MEMORY_GB,
+    db_url=None,
 ):
-    """Write ROOT/nbgrader_config.py from the template."""
-    (Path(root) / "nbgrader_config.py").write_text(
-        TEMPLATE.format(
-            course_id=COURSE_ID,
-            timeout=int(cell_timeout),
-            submission_timeout=int(submission_timeout),
-            memory_gb=float(memory_gb),
-            root=Path(root).resolve(),
+    """Write ROOT/nbgrader_config.py from the template; `db_url`: the gradebook, if not SQLite.
+
+    Without `db_url`, the lines of an existing config that set `db_url` are kept as they
+    are (a URL, or an expression that reads it from the environment), so that writing the
+    config again never moves the course to another gradebook. A config that holds a
+    password is readable by its owner only.
+    """
+    path = Path(root) / "nbgrader_config.py"
+    if db_url:
+        gradebook = f"c.CourseDirectory.db_url = {db_url!r}"
+    elif path.exists():
+        gradebook = "\n".join(
+            line
+            for line in path.read_text().splitlines()
+            if "db_url" in line and not line.lstrip().startswith("#")
         )
+    else:
+        gradebook = ""
+    text = TEMPLATE.format(
+        course_id=COURSE_ID,
+        timeout=int(cell_timeout),
+        submission_timeout=int(submission_timeout),
+        memory_gb=float(memory_gb),
+        root=Path(root).resolve(),
+        gradebook=gradebook,
     )
+    private = path.exists() and not path.stat().st_mode & 0o077
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    if private or password_of(gradebook):
+        os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w") as config_file:
+        config_file.write(text)
 
 
 def load_config(root):
@@ -125,25 +159,85 @@ def sandboxed(root, no_sandbox=False):
     return not no_sandbox and load_config(root).SandboxedKernelManager.get("sandbox", True)
 
 
-def open_api(root, cell_timeout=None, no_sandbox=False):
-    """An NbGraderAPI on the course in `root`, configured by its nbgrader_config.py."""
+def open_api(root, cell_timeout=None, no_sandbox=False, db_url=None):
+    """An NbGraderAPI on the course in `root`, configured by its nbgrader_config.py.
+
+    `db_url`, if given, is the gradebook for this API instead of the config's.
+    """
     root = Path(root).resolve()
     config = load_config(root)
     if cell_timeout is not None:
         config.Execute.timeout = int(cell_timeout)
     if no_sandbox:
         config.SandboxedKernelManager.sandbox = False
+    config.CourseDirectory.db_url = gradebook_url(root, db_url)
     config.SandboxedKernelManager.hidden_paths = [str(root)]  # right even if the course moved
     coursedir = CourseDirectory(config=config)
     coursedir.root = str(root)
     return NbGraderAPI(coursedir, config=config)
 
 
-def gradebook_url(root):
-    """The gradebook's database URL: the config's `CourseDirectory.db_url`, else ROOT/gradebook.db."""
+# The environment variable that carries a `--db` URL to a grading worker: never its command
+# line, which any user of the machine can read (ps). The worker removes it from its
+# environment before it starts a kernel.
+DB_URL_ENV = "AUTOGRADE_DB_URL"
+
+
+def gradebook_url(root, db_url=None):
+    """The gradebook's database URL: `db_url` if given (`--db`), else the config's
+    `CourseDirectory.db_url`, else ROOT/gradebook.db."""
+    if db_url:
+        return normalized(db_url)
     coursedir = CourseDirectory(config=load_config(root))
     coursedir.root = str(Path(root).resolve())
-    return coursedir.db_url
+    return normalized(coursedir.db_url)
+
+
+def course_id(root):
+    return load_config(root).CourseDirectory.get("course_id", COURSE_ID)
+
+
+def normalized(url):
+    """`postgres://` (as some hosts print it) is `postgresql://` to SQLAlchemy 2."""
+    return "postgresql://" + url[len("postgres://") :] if url.startswith("postgres://") else url
+
+
+def _userinfo(url):
+    """(what comes before the password, the password as written, the rest), or None."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    userinfo, at, host = rest.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not at or not colon:
+        return None
+    return scheme + sep + user + ":", password, "@" + host
+
+
+def password_of(url):
+    """The password in a database URL, as written in it (maybe %-encoded), or None."""
+    parts = _userinfo(url)
+    return parts[1] if parts and parts[1] else None
+
+
+def masked(url):
+    """The URL as it may be printed: its password, if any, replaced by ***."""
+    parts = _userinfo(url)
+    return f"{parts[0]}***{parts[2]}" if parts and parts[1] else url
+
+
+def scrub(text, url):
+    """`text` without the password of `url`, in any of the forms it may take (as written in
+    the URL, decoded, %-encoded)."""
+    password = password_of(url) if url else None
+    if not password:
+        return text
+    text = text.replace(url, masked(url))
+    decoded = unquote(password)
+    forms = {password, decoded, quote(decoded, safe=""), quote_plus(decoded)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text
 
 
 def prepare_environment():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import config
+from . import config, gradebook
 from .outcome import Failure, Kind
 
 LESSONS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -39,12 +39,18 @@ def init_course(
     cell_timeout=config.CELL_TIMEOUT,
     submission_timeout=config.SUBMISSION_TIMEOUT,
     memory_gb=config.MEMORY_GB,
+    db_url=None,
 ):
-    """Write the config, one assignment per lesson under source/, release/, and the gradebook."""
+    """Write the config, one assignment per lesson under source/, release/, and the gradebook.
+
+    The gradebook is `db_url` if given (written into the config), else the one an existing
+    config names, else SQLite in ROOT/gradebook.db.
+    """
     config.prepare_environment()
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    config.write_config(root, cell_timeout, submission_timeout, memory_gb)
+    config.write_config(root, cell_timeout, submission_timeout, memory_gb, db_url=db_url)
+    gradebook.assignments(config.gradebook_url(root), config.course_id(root))  # can it open?
     api = config.open_api(root)
     ids = []
     for lesson in lessons(lessons_dir):

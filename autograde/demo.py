@@ -13,10 +13,10 @@ from pathlib import Path
 
 import nbformat
 
-from . import course
+from . import config, course
 from .cells import grade_id
 from .grading import grade_course
-from .summary import print_progress, print_summary
+from .summary import GradingProgress, print_summary
 
 DEMO_ASSIGNMENT = "lesson00"
 
@@ -92,18 +92,22 @@ def add_samples(root, assignment=DEMO_ASSIGNMENT):
         nbformat.write(nb, folder / source_path.name)
 
 
-def run_demo(root):
-    """Init a course in root, add the samples, grade, and print where the results are."""
+def run_demo(root, db_url=None):
+    """Init a course in root, add the samples, grade, and print where the results are.
+
+    The gradebook is `db_url` if given, else the one the folder's config names, else SQLite.
+    """
     root = Path(root).resolve()
     print(f"Setting up a course in {root} ...")
-    course.init_course(root)
+    course.init_course(root, db_url=db_url)
     add_samples(root)
     print(
         "Grading four sample students (ada: correct, ben: partial, cy: moves a frozen layer, "
         "dee: blank) ..."
     )
-    outcomes = grade_course(root, jobs=os.cpu_count() or 1, progress=print_progress)
-    print_summary(root, outcomes)
+    with GradingProgress() as progress:
+        outcomes = grade_course(root, jobs=os.cpu_count() or 1, progress=progress)
+    print_summary(root, outcomes, gradebook=config.masked(config.gradebook_url(root)))
     print(
         f"\nOpen a feedback page in a browser, e.g.\n  {root / 'feedback' / 'cy' / DEMO_ASSIGNMENT}"
     )

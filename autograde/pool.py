@@ -15,14 +15,26 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
+from . import config, gradebook
 from .outcome import Failure, Kind, Outcome
+
+
+def scrubbing_url(root, db_url):
+    """The gradebook URL whose password no reason may show; None where `root` is no course
+    (the worker then says so itself)."""
+    try:
+        return config.gradebook_url(root, db_url)
+    except SystemExit:
+        return None
 
 
 class Worker:
     """One `python -m autograde.worker` process, which grades the submissions it is given."""
 
-    def __init__(self, root, cell_timeout=None, force=False, no_sandbox=False):
+    def __init__(self, root, cell_timeout=None, force=False, no_sandbox=False, db_url=None):
+        self.url = scrubbing_url(root, db_url)
         results, results_end = os.pipe()
         command = [sys.executable, "-m", "autograde.worker", str(root)]
         command += ["--results", str(results_end)]
@@ -38,6 +50,7 @@ class Worker:
             pass_fds=(results_end,),
             start_new_session=True,  # so that killing it kills its sandboxes too
             text=True,
+            env={**os.environ, config.DB_URL_ENV: db_url} if db_url else None,
         )
         os.close(results_end)
         self.results = os.fdopen(results)
@@ -69,7 +82,7 @@ class Worker:
     def last_log_line(self):
         self.log.seek(0)
         lines = self.log.read().decode(errors="replace").strip().splitlines()
-        return lines[-1] if lines else "no message"
+        return config.scrub(lines[-1], self.url) if lines else "no message"
 
     def kill(self):
         try:
@@ -98,11 +111,19 @@ class LocalPool:
     """`jobs` local workers grading the submissions of one course, each one at a time."""
 
     def __init__(
-        self, root, jobs=1, cell_timeout=None, force=False, hard_limit=720, no_sandbox=False
+        self,
+        root,
+        jobs=1,
+        cell_timeout=None,
+        force=False,
+        hard_limit=720,
+        no_sandbox=False,
+        db_url=None,
     ):
         self.root, self.jobs = root, max(1, jobs)
         self.cell_timeout, self.force, self.hard_limit = cell_timeout, force, hard_limit
-        self.no_sandbox = no_sandbox
+        self.no_sandbox, self.db_url = no_sandbox, db_url
+        self.url = scrubbing_url(root, db_url)
 
     def grade(self, todo):
         """Grade each (student, assignment) in `todo`; yield its Outcome as soon as it is done."""
@@ -122,7 +143,11 @@ class LocalPool:
             slot.join()
 
     def _slot(self, waiting, done):
-        """Take submissions until none are left, grading them with one worker."""
+        """Take submissions until none are left, grading them with one worker.
+
+        A submission another run on the course is grading (see `gradebook.claim`) goes
+        back in the queue, to be taken again once the rest is under way.
+        """
         worker = None
         try:
             while True:
@@ -130,15 +155,24 @@ class LocalPool:
                     student, assignment = waiting.get_nowait()
                 except queue.Empty:
                     return
+                claimed = gradebook.claim(self.root, student, assignment, wait=False)
+                if claimed is None:
+                    waiting.put((student, assignment))
+                    time.sleep(0.5)
+                    continue
                 try:
                     if worker is None or not worker.alive:
-                        worker = Worker(self.root, self.cell_timeout, self.force, self.no_sandbox)
+                        worker = Worker(
+                            self.root, self.cell_timeout, self.force, self.no_sandbox, self.db_url
+                        )
                     outcome = worker.grade(student, assignment, self.hard_limit)
                 except Exception as error:
-                    detail = f"{type(error).__name__}: {error}"
+                    detail = config.scrub(f"{type(error).__name__}: {error}", self.url)
                     outcome = Outcome(
                         student, assignment, failures=[Failure(Kind.GRADER_ERROR, detail=detail)]
                     )
+                finally:
+                    claimed.close()
                 done.put(outcome)
         finally:
             if worker is not None:

@@ -9,6 +9,7 @@ of them.
 """
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -94,6 +95,15 @@ def grader_failed(error):
     return Failure(Kind.GRADER_ERROR, detail=f"{type(error).__name__}: {error}")
 
 
+def scrubbed(failure, url):
+    """The failure without the gradebook's password in its words (a database error's, say)."""
+    return dataclasses.replace(
+        failure,
+        detail=config.scrub(failure.detail, url),
+        names=tuple(config.scrub(name, url) for name in failure.names),
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograde.worker")
     parser.add_argument("root")
@@ -105,14 +115,17 @@ def main(argv=None):
     results = os.fdopen(args.results, "w", buffering=1)
     os.set_inheritable(args.results, False)  # kernels must not write results
     config.prepare_environment()
-    api = config.open_api(args.root, args.timeout, no_sandbox=args.no_sandbox)
+    # A `--db` URL, given by the pool in the environment: gone before any kernel starts.
+    db_url = os.environ.pop(config.DB_URL_ENV, None)
+    api = config.open_api(args.root, args.timeout, no_sandbox=args.no_sandbox, db_url=db_url)
+    url = api.coursedir.db_url
     for line in sys.stdin:
         student, assignment = json.loads(line)
         try:
             failures = grade_one(api, args.root, student, assignment, force=args.force)
         except Exception as error:  # one submission's failure must not stop the rest
             failures = [grader_failed(error)]
-        results.write(json.dumps([f.to_dict() for f in failures]) + "\n")
+        results.write(json.dumps([scrubbed(f, url).to_dict() for f in failures]) + "\n")
 
 
 if __name__ == "__main__":

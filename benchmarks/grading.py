@@ -1,17 +1,23 @@
-"""Benchmark: `autograde grade --jobs N` against stock nbgrader on the same class.
+"""Benchmark: `autograde grade` locally and on a Dask cluster, against stock nbgrader.
 
     .venv/bin/python benchmarks/grading.py [STUDENTS] [JOBS]
 
 A class of STUDENTS (default 12) submissions of lesson 00 (the demo's four samples,
-repeated) is graded twice: by stock nbgrader with a default configuration
-(`nbgrader autograde`, `generate_feedback`, `export`) and by `autograde grade`. Prints
-both wall times, the throughput ratio, and whether every score is the same.
-Asserts nothing.
+repeated) is graded by stock nbgrader with a default configuration (`nbgrader
+autograde`, `generate_feedback`, `export`), by `autograde grade --jobs JOBS`, and by
+`autograde grade --scheduler` on a Dask cluster of JOBS workers (one thread each) started
+here on this machine beforehand (its start is not timed: the cluster exists already, as
+it would for an instructor). Where PostgreSQL is installed, the class is graded once more
+into a throw-away PostgreSQL gradebook, which counts the transactions and rows written.
+Prints wall times, throughput ratios, writes per submission, and whether every score is
+the same. Asserts nothing.
 """
 
 import csv
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -67,13 +73,92 @@ def scores(path, assignment):
         }
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_cluster(folder, workers):
+    """A Dask scheduler and `workers` one-thread workers, each in a folder of its own."""
+    address = f"tcp://127.0.0.1:{free_port()}"
+    processes = []
+    for name, arguments in [
+        ("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1]]),
+        *[
+            (
+                f"worker{n}",
+                ["worker", address, "--nthreads", "1", "--no-nanny", "--memory-limit", "0"],
+            )
+            for n in range(workers)
+        ],
+    ]:
+        own = Path(folder) / name
+        own.mkdir()
+        processes.append(
+            subprocess.Popen(
+                [BIN / "dask", *arguments, "--no-dashboard"],
+                cwd=own,
+                env={**os.environ, "TMPDIR": str(own)},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
+    wait = "from distributed import Client; c = Client({!r}, timeout=120); "
+    wait += "c.wait_for_workers({}, timeout=300); c.close()"
+    subprocess.run([sys.executable, "-c", wait.format(address, workers)], check=True)
+    return address, processes
+
+
+def stop_cluster(processes):
+    for process in reversed(processes):
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def postgres_writes(ours, students):
+    """Grade a copy of the class into a throw-away PostgreSQL; (seconds, writes per submission)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    import pg_server
+
+    try:
+        server = pg_server.Server().start()
+    except pg_server.Unavailable as why:
+        print(f"(no PostgreSQL figures: {why})")
+        return None
+    try:
+        server.create_user("grader", "bench-pw")
+        server.create_database("bench", "grader")
+        url = server.url("grader", "bench-pw", "bench")
+        course_copy = ours.parent / "postgres"
+        shutil.copytree(ours, course_copy, ignore=shutil.ignore_patterns("autograded", "feedback"))
+        course.init_course(course_copy, db_url=url)
+        counters = (
+            "SELECT xact_commit, tup_inserted, tup_updated, tup_deleted, sessions "
+            "FROM pg_stat_database "
+            "WHERE datname = 'bench'"
+        )
+        server.execute("SELECT pg_stat_reset()", database="bench")
+        time.sleep(1)  # the statistics collector's interval
+        before = server.execute(counters)[0]
+        seconds = timed([[BIN / "autograde", "grade", course_copy, "--jobs", "2"]], course_copy)
+        time.sleep(1)
+        after = server.execute(counters)[0]
+        return seconds, [(a - b) / students for a, b in zip(after, before, strict=True)]
+    finally:
+        server.stop()
+
+
 def main(students=12, jobs=None):
     jobs = jobs or os.cpu_count() or 1
     config.prepare_environment()
     with tempfile.TemporaryDirectory() as folder:
         ours, stock = Path(folder) / "ours", Path(folder) / "stock"
+        on_dask = Path(folder) / "dask"
         make_class(ours, students)
         stock_copy(ours, stock)
+        shutil.copytree(ours, on_dask)
         aid = demo.DEMO_ASSIGNMENT
         stock_time = timed(
             [
@@ -84,12 +169,34 @@ def main(students=12, jobs=None):
             stock,
         )
         ours_time = timed([[BIN / "autograde", "grade", ours, "--jobs", str(jobs)]], ours)
+        (Path(folder) / "cluster").mkdir()
+        address, cluster = start_cluster(Path(folder) / "cluster", jobs)
+        try:
+            dask_time = timed(
+                [[BIN / "autograde", "grade", on_dask, "--scheduler", address]], on_dask
+            )
+        finally:
+            stop_cluster(cluster)
         theirs, mine = scores(stock / "grades.csv", aid), scores(ours / "grades.csv", aid)
-        same = theirs == mine and len(mine) == students
+        cluster_scores = scores(on_dask / "grades.csv", aid)
+        same = theirs == mine == cluster_scores and len(mine) == students
+        writes = postgres_writes(ours, students)
     print(f"{students} submissions of {aid}, {os.cpu_count()} cores")
     print(f"stock nbgrader (autograde + generate_feedback + export): {stock_time:6.1f} s")
     print(f"autograde grade --jobs {jobs} (sandboxed, guarded):        {ours_time:6.1f} s")
-    print(f"throughput ratio: {stock_time / ours_time:.2f}x; same scores: {same}")
+    print(f"autograde grade --scheduler (Dask, {jobs} workers x 1 thread): {dask_time:6.1f} s")
+    print(
+        f"throughput vs stock: local {stock_time / ours_time:.2f}x, Dask {stock_time / dask_time:.2f}x"
+    )
+    print(f"Dask overhead vs the local pool: {100 * (dask_time / ours_time - 1):+.1f}%")
+    print(f"same scores: {same}")
+    if writes:
+        seconds, (commits, inserted, updated, deleted, sessions) = writes
+        print(
+            f"into PostgreSQL (--jobs 2): {seconds:.1f} s; per submission: {commits:.1f} "
+            f"transactions, {inserted:.1f} rows inserted, {updated:.1f} updated, "
+            f"{deleted:.1f} deleted, {sessions:.1f} connections opened"
+        )
 
 
 if __name__ == "__main__":
