@@ -4,13 +4,13 @@
 
 1. Time overhead of recording every step (and every 10th), for three model sizes, each
    with the first half of its hidden layers frozen and Adam, in two modes:
-   - `loop`: a compiled `GradientTape` train step, `Trajectory.record()` after each step;
-   - `fit`: `model.fit()` with `TrajectoryCallback`, against `fit()` without it.
-   Plain and recorded runs alternate in short blocks (the machine may be shared: load
-   that comes and goes then hits both alike); each figure is the median of the blocks.
-   The floor is one read of every parameter per step (a compiled pass that reads each
-   variable once and keeps one number), as a fraction of the step: no exact
-   "bit-identical" test can cost less.
+   - `loop`: a compiled `GradientTape` train step, then `Trajectory.record()`;
+   - `fit`: `model.fit()` with `TrajectoryCallback`.
+   The time spent recording is measured around each call, against the time of the steps
+   it follows in the same run, so that load from other processes on a shared machine
+   slows both alike; each figure is the median over several short runs, run in turn.
+   The floor is one read of every parameter per step (a compiled call that reads each
+   variable once and keeps one number): no exact "bit-identical" test can cost less.
 2. Memory: the peak resident memory of 1,000 training steps of a ~10M-parameter model,
    recorded and not, each in a fresh process.
 """
@@ -78,48 +78,75 @@ def floor_for(model):
 
 
 def loop_timer(model, batch):
+    """run(steps, after_step) -> (seconds per step, seconds per after_step call)."""
     step = train_step_for(model)
     x = tf.random.normal((batch, model.inputs[0].shape[1]), seed=1)
     y = tf.zeros((batch, 1))
     step(x, y).numpy()  # trace
 
     def run(steps, after_step):
-        start = time.perf_counter()
+        stepping = recording = 0.0
         for _ in range(steps):
+            start = time.perf_counter()
             step(x, y).numpy()
+            middle = time.perf_counter()
             after_step()
-        return (time.perf_counter() - start) / steps
+            stepping += middle - start
+            recording += time.perf_counter() - middle
+        return stepping / steps, recording / steps
 
     return run
+
+
+class Timed(keras.callbacks.Callback):
+    """Forwards to a callback, adding up the time its batch hook takes."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.seconds = inner, 0.0
+
+    def set_model(self, model):
+        super().set_model(model)
+        self.inner.set_model(model)
+
+    def on_train_begin(self, logs=None):
+        self.inner.on_train_begin(logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        start = time.perf_counter()
+        self.inner.on_train_batch_end(batch, logs)
+        self.seconds += time.perf_counter() - start
 
 
 def fit_timer(model, batch):
+    """run(steps, callback) -> (seconds per batch outside the callback, inside it)."""
     x = tf.random.normal((batch, model.inputs[0].shape[1]), seed=1)
     data = tf.data.Dataset.from_tensors((x, tf.zeros((batch, 1))))
 
-    def run(steps, callbacks):
-        batches = data.repeat(steps)
+    def run(steps, callback):
+        timed = Timed(callback)
         start = time.perf_counter()
-        model.fit(batches, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
-        return (time.perf_counter() - start) / steps
+        model.fit(data.repeat(steps), epochs=1, verbose=0, callbacks=[timed], shuffle=False)
+        total = time.perf_counter() - start
+        return (total - timed.seconds) / steps, timed.seconds / steps
 
-    run(3, [])  # trace the train function
     return run
 
 
-def blocks(runs):
-    """Run each (name, function) in turn, BLOCKS times; the median seconds per step of each."""
-    times = {name: [] for name, _ in runs}
+def in_turn(runs):
+    """Run each (name, run) in turn, BLOCKS times; per name, the median of
+    (seconds per step, added seconds / seconds per step)."""
+    results = {name: [] for name, _ in runs}
     for _ in range(BLOCKS):
         for name, run in runs:
-            times[name].append(run())
-    return times
-
-
-def overhead(times, name):
-    """Median over blocks of each block's extra time against the plain block next to it."""
-    ratios = [r / p - 1 for r, p in zip(times[name], times["plain"], strict=True)]
-    return statistics.median(ratios)
+            results[name].append(run())
+    return {
+        name: (
+            statistics.median(step for step, _ in pairs),
+            statistics.median(added / step for step, added in pairs),
+        )
+        for name, pairs in results.items()
+    }
 
 
 def measure(name):
@@ -127,7 +154,6 @@ def measure(name):
     model = model_of(width, depth, inputs)
     params = model.count_params()
     frozen = sum(int(tf.size(v)) for v in model.non_trainable_weights) / params
-
     loop = loop_timer(model, batch)
     start = time.perf_counter()
     every_step = cl.Trajectory(model)
@@ -136,39 +162,39 @@ def measure(name):
     floor = floor_for(model)
     for warm in (every_step.record, every_tenth.record, floor):  # first calls allocate
         loop(3, warm)
-    times = blocks(
+    looped = in_turn(
         [
-            ("plain", lambda: loop(steps, lambda: None)),
             ("every step", lambda: loop(steps, every_step.record)),
             ("every 10th", lambda: loop(steps, every_tenth.record)),
             ("floor", lambda: loop(steps, floor)),
         ]
     )
-    plain = statistics.median(times["plain"])
+    # Reading the record at the end brings its last steps to NumPy: part of the cost.
+    start = time.perf_counter()
+    assert every_step.track("hidden0/kernel").frozen
+    fetch = time.perf_counter() - start
     print(
-        f"{name:<7}{params:>11,d} params ({frozen:.0%} frozen), batch {batch:>3}, "
-        f"Trajectory() {setup * 1e3:.0f} ms once"
+        f"{name:<7}{params:>11,d} params ({frozen:.0%} frozen), batch {batch:>3}: "
+        f"Trajectory() {setup * 1e3:.0f} ms once, reading {len(every_step.steps)} steps "
+        f"{fetch * 1e3:.1f} ms once"
     )
     print(
-        f"  loop  plain {plain * 1e3:7.2f} ms/step   every step {overhead(times, 'every step'):+6.1%}"
-        f"   every 10th {overhead(times, 'every 10th'):+6.1%}"
-        f"   floor (one read) {overhead(times, 'floor'):+6.1%}"
+        f"  loop  {looped['every step'][0] * 1e3:7.2f} ms/step   "
+        f"every step {looped['every step'][1]:+6.1%}   every 10th {looped['every 10th'][1]:+6.1%}"
+        f"   floor (one read) {looped['floor'][1]:+6.1%}"
     )
-
     fit = fit_timer(model, batch)
     callback, callback_10 = cl.TrajectoryCallback(), cl.TrajectoryCallback(every=10)
-    fit(3, [callback]), fit(3, [callback_10])  # each traces its record once, here
-    times = blocks(
+    fit(3, callback), fit(3, callback_10)  # each traces its record once, here
+    fitted = in_turn(
         [
-            ("plain", lambda: fit(steps, [])),
-            ("every step", lambda: fit(steps, [callback])),
-            ("every 10th", lambda: fit(steps, [callback_10])),
+            ("every step", lambda: fit(steps, callback)),
+            ("every 10th", lambda: fit(steps, callback_10)),
         ]
     )
-    plain = statistics.median(times["plain"])
     print(
-        f"  fit   plain {plain * 1e3:7.2f} ms/step   every step {overhead(times, 'every step'):+6.1%}"
-        f"   every 10th {overhead(times, 'every 10th'):+6.1%}",
+        f"  fit   {fitted['every step'][0] * 1e3:7.2f} ms/step   "
+        f"every step {fitted['every step'][1]:+6.1%}   every 10th {fitted['every 10th'][1]:+6.1%}",
         flush=True,
     )
 

@@ -7,9 +7,9 @@ value, and a fixed sample of its coordinates. Its size grows with the number of
 steps and the sample size, never with the number of parameters.
 
 Recording is cheap enough to do after every step: one compiled call per step
-summarises every variable, traced once per record, and its results stay in
-TensorFlow until something reads them (a check, a plot, a print), when all the
-steps waiting are brought to NumPy in one transfer.
+summarises every variable (traced once, when the record starts), and its results
+stay in TensorFlow until something reads them (a check, a plot, a print); then all
+the steps waiting are brought to NumPy in one transfer.
 """
 
 import keras
@@ -31,7 +31,7 @@ FETCH_EVERY = 256
 # Variables of up to this many elements are summarised together, in a few operations for
 # all of them; a larger one gets its own, which skip whole passes over it when they can.
 LARGE = 2**15
-UNCHANGED = [0.0, 0.0, 1.0]  # distance, largest change, identical?
+_UNCHANGED = [0.0, 0.0, 1.0]  # distance, largest change, identical?
 
 
 def _bits(value):
@@ -58,7 +58,7 @@ def _small(now, start, segments, count):
     # A NaN anywhere makes the distance NaN; segment_max may skip it, so say NaN here too.
     largest = tf.where(tf.math.is_nan(distance), distance, largest)
     numbers = tf.stack([distance, largest, tf.zeros_like(largest)], 1)
-    return tf.where(moved[:, None], numbers, tf.constant(UNCHANGED, tf.float64))
+    return tf.where(moved[:, None], numbers, tf.constant(_UNCHANGED, tf.float64))
 
 
 def _large(now, start, sample, start_sample):
@@ -90,7 +90,7 @@ def _large(now, start, sample, start_sample):
         lambda: tf.logical_not(same(now, start)),
         lambda: tf.constant(True),
     )
-    return tf.cond(moved, changes, lambda: tf.constant(UNCHANGED, tf.float64))
+    return tf.cond(moved, changes, lambda: tf.constant(_UNCHANGED, tf.float64))
 
 
 def _compile_summaries(variables, indices):
@@ -112,20 +112,25 @@ def _compile_summaries(variables, indices):
         return tf.concat([tf.reshape(variables[k].read_value(), [-1]) for k in ks], 0)
 
     small_starts = {dtype: flat(ks) for dtype, ks in small.items()}
+    # For each joined value: which variable each entry belongs to, and the samples' places.
+    segments, positions = {}, {}
+    for dtype, ks in small.items():
+        sizes = [variables[k].shape.num_elements() for k in ks]
+        segments[dtype] = tf.constant(np.repeat(np.arange(len(ks)), sizes), tf.int32)
+        offsets = np.cumsum([0] + sizes[:-1])
+        positions[dtype] = np.concatenate(
+            [o + indices[k] for o, k in zip(offsets, ks, strict=True)]
+        )
     large_starts = {k: tf.identity(variables[k].read_value()) for k in large}
     start_samples = {k: tf.gather(tf.reshape(large_starts[k], [-1]), indices[k]) for k in large}
 
     def summaries():
         parts, labels = [], []  # labels: (variable, slot) of each entry, slots 3... samples
         for dtype, ks in small.items():
-            sizes = [variables[k].shape.num_elements() for k in ks]
-            offsets = np.cumsum([0] + sizes[:-1])
             now = flat(ks)
-            numbers = _small(
-                now, small_starts[dtype], np.repeat(np.arange(len(ks)), sizes), len(ks)
-            )
-            positions = np.concatenate([o + indices[k] for o, k in zip(offsets, ks, strict=True)])
-            parts += [tf.reshape(numbers, [-1]), tf.cast(tf.gather(now, positions), tf.float64)]
+            numbers = _small(now, small_starts[dtype], segments[dtype], len(ks))
+            samples = tf.gather(now, positions[dtype])
+            parts += [tf.reshape(numbers, [-1]), tf.cast(samples, tf.float64)]
             labels += [(k, slot) for k in ks for slot in range(3)]
             labels += [(k, 3 + j) for k in ks for j in range(len(indices[k]))]
         for k in large:
@@ -314,6 +319,11 @@ class Trajectory:
             self._snapshot(self._calls if step is None else int(step))
 
     def _snapshot(self, step):
+        if not tf.executing_eagerly():
+            raise RuntimeError(
+                "record() was called inside a tf.function: call it after the compiled "
+                "step, from plain Python"
+            )
         # One compiled call for all variables; the result stays a tensor for now.
         self._pending.append(self._summarise())
         self.steps.append(step)

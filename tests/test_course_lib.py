@@ -375,6 +375,19 @@ def test_fit_callback_records_the_same_as_record_after_each_batch():
     assert "net/norm/moving_mean" in record.moved  # updated by fit, though not trainable
 
 
+def test_record_inside_a_compiled_step_says_where_to_call_it():
+    v = tf.Variable([1.0], name="v")
+    record = cl.Trajectory([v])
+
+    @tf.function
+    def step():
+        v.assign_add([1.0])
+        record.record()
+
+    with pytest.raises(RuntimeError, match="inside a tf.function"):
+        step()
+
+
 def test_steps_waiting_for_numpy_are_bounded():
     v = tf.Variable(tf.zeros((10,)), name="v")
     record = cl.Trajectory([v])
