@@ -213,3 +213,22 @@ def test_nothing_passes_from_one_warm_kernel_to_the_next(tmp_path, code_score):
     assert any(
         "the kernel died in double" in r for r in outcomes["c_kills_the_warm_process"].reasons
     )
+
+
+@pytest.mark.sandbox
+def test_kernels_start_when_the_temporary_folder_has_a_long_path(tmp_path, monkeypatch):
+    # A kernel's Unix sockets must stay under 108 bytes; a Dask worker's or a batch job's
+    # TMPDIR can be long enough to break that (it did: every cluster grade failed in CI).
+    long_tmp = tmp_path / ("t" * 60) / ("m" * 60)
+    long_tmp.mkdir(parents=True)
+    monkeypatch.setattr("tempfile.tempdir", str(long_tmp))
+    submission, course_root = make_submission(tmp_path)
+
+    async def both():
+        return (
+            await kernel_facts(submission, course_root, warm=False),
+            await kernel_facts(submission, course_root, warm=True),
+        )
+
+    fresh, warm = asyncio.run(both())
+    assert fresh["readable"] == warm["readable"] == {"data.csv": "1,2\n"}

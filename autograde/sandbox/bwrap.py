@@ -80,6 +80,19 @@ def sandbox_problem():
     return None if len(problems) < len(paths) else "; ".join(problems)
 
 
+# A Unix socket's path has at most 107 bytes on Linux. A kernel's sockets live three
+# folders below the temporary folder (warm slot, kernel folder, "kernel-N"), which a long
+# TMPDIR (a Dask worker's, a batch job's) pushes past that: zmq then cannot bind at all.
+SOCKET_PATH_ROOM = 64
+
+
+def socket_home():
+    """Where the folders that hold kernels' Unix sockets go: the temporary folder if its
+    path is short enough, else /tmp."""
+    base = tempfile.gettempdir()
+    return base if len(base) + SOCKET_PATH_ROOM <= 107 else "/tmp"
+
+
 def sandbox_command(bwrap, hidden_paths, mounts, tmp_bytes=2**30):
     """The sandbox every kernel gets: read-only system, a private /tmp of `tmp_bytes`, no
     network, a user namespace of its own, course folder hidden behind an empty read-only

@@ -34,6 +34,7 @@ from .bwrap import (
     outside_env,
     sandbox_command,
     sandbox_problem,
+    socket_home,
 )
 from .limits import ProcessCap
 from .warm_client import WarmKernelError, WarmPool
@@ -132,7 +133,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             kw["cwd"] = self._working_copy(kw.get("cwd"), self._warm_process.slot)
             return await super()._async_pre_start_kernel(**kw)
         self._release_warm_process()
-        self._use_sockets_in(None)
+        self._use_sockets_in(socket_home())
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         return self.sandbox_command(cmd, kw.get("cwd")), kw
 

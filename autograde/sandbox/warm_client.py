@@ -17,7 +17,7 @@ import threading
 import time
 
 from .. import config
-from .bwrap import SandboxError, bwrap_path, outside_env, sandbox_command
+from .bwrap import SandboxError, bwrap_path, outside_env, sandbox_command, socket_home
 from .limits import ProcessCap
 
 STARTUP_TIMEOUT = 120  # seconds for the warm process's imports, on a loaded machine
@@ -212,7 +212,7 @@ class WarmPool:
                 elif not warm.taken and warm.hidden_paths == list(hidden_paths):
                     warm.taken = True
                     return warm
-            slot = tempfile.mkdtemp(prefix="autograde-warm-")
+            slot = tempfile.mkdtemp(prefix="autograde-warm-", dir=socket_home())
             command = sandbox_command(bwrap_path(), hidden_paths, ["--bind", slot, slot], tmp_bytes)
             # Its own PID namespace: the warm process can then kill all a kernel left behind.
             command += ["--unshare-pid", "--die-with-parent"]
