@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/lessons.py          # every lesson, best and worst of 3 runs
     .venv/bin/python benchmarks/lessons.py 5 04     # lessons starting 04, 5 runs
+    .venv/bin/python benchmarks/lessons.py --cells  # and where each lesson's seconds go
 
 Each lesson runs in a fresh kernel, as a student's Run All would (kernel start and the
 TensorFlow import included). Prints seconds per lesson; asserts nothing.
@@ -14,12 +15,23 @@ import time
 from pathlib import Path
 
 import nbformat
+from dateutil.parser import isoparse
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def seconds_to_run(path, repeats):
+def cell_seconds(cell):
+    """How long the kernel spent on one cell, from the timing nbclient records."""
+    timing = cell.metadata.get("execution", {})
+    if "iopub.execute_input" not in timing or "shell.execute_reply" not in timing:
+        return 0.0
+    start, end = timing["iopub.execute_input"], timing["shell.execute_reply"]
+    return (isoparse(end) - isoparse(start)).total_seconds()
+
+
+def seconds_to_run(path, repeats, slowest=None):
+    """Best and worst seconds over `repeats` runs; the last run's cells into `slowest`."""
     times = []
     for _ in range(repeats):
         nb = nbformat.read(path, as_version=4)
@@ -34,15 +46,26 @@ def seconds_to_run(path, repeats):
             start = time.perf_counter()
             client.execute()
             times.append(time.perf_counter() - start)
+    if slowest is not None:
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        slowest[:] = sorted(((cell_seconds(c), c.source) for c in code), reverse=True)
     return min(times), max(times)
 
 
 if __name__ == "__main__":
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    only = tuple(sys.argv[2:])  # name prefixes; none: every lesson
+    show_cells = "--cells" in sys.argv
+    arguments = [a for a in sys.argv[1:] if a != "--cells"]
+    repeats = int(arguments[0]) if arguments else 3
+    only = tuple(arguments[1:])  # name prefixes; none: every lesson
     print(f"{os.cpu_count()} cores; best and worst of {repeats} runs, fresh kernel each")
     for lesson in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
         if only and not lesson.name.startswith(only):
             continue
-        best, worst = seconds_to_run(lesson, repeats)
+        slowest = [] if show_cells else None
+        best, worst = seconds_to_run(lesson, repeats, slowest)
         print(f"{lesson.stem:<45} {best:5.1f} s  (worst {worst:5.1f} s)")
+        for seconds, source in (slowest or [])[:6]:
+            first = source.strip().splitlines()[0][:60] if source.strip() else ""
+            print(f"    {seconds:5.2f} s  {first}")
+        if slowest:
+            print(f"    {sum(s for s, _ in slowest):5.2f} s  in all cells")

@@ -12,10 +12,18 @@ import sys
 
 import nbformat
 import pytest
-from notebook_tools import LESSONS, is_autograder_test, nbgrader_meta
+from notebook_tools import (
+    LESSONS,
+    describe,
+    errors,
+    is_autograder_test,
+    nbgrader_meta,
+    raises_on_purpose,
+)
 
 from autograde import course, demo
 from autograde.grading import grade_course
+from autograde.preprocessors.stderr_costs_no_points import NOTE as STDERR_NOTE
 
 
 def autograded_points(lesson):
@@ -78,6 +86,48 @@ def test_untouched_student_version_earns_nothing(graded, lesson, code_score):
     aid = course.assignment_id(lesson)
     student = "dee" if aid == demo.DEMO_ASSIGNMENT else "blank"
     assert code_score(root, student, aid) == (0, autograded_points(lesson))
+
+
+def autograded(root, lesson, version):
+    """The notebook nbgrader executed for the lesson's solutions or its untouched release."""
+    aid = course.assignment_id(lesson)
+    demo_student = {"solutions": "ada", "blank": "dee"}[version]
+    student = demo_student if aid == demo.DEMO_ASSIGNMENT else version
+    return nbformat.read(root / "autograded" / student / aid / lesson.name, as_version=4)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
+def test_solutions_run_clean_but_for_the_examples_that_raise_on_purpose(graded, lesson):
+    root, _, _ = graded
+    for cell in autograded(root, lesson, "solutions").cells:
+        if cell.cell_type != "code":
+            continue
+        assert cell.execution_count is not None, f"{describe(cell)} never ran"
+        if raises_on_purpose(cell):
+            assert errors(cell), f"{describe(cell)} is tagged raises-exception but ran clean"
+            continue
+        assert not errors(cell), f"{describe(cell)} raised:\n{errors(cell)[0].evalue}"
+        if is_autograder_test(cell):  # stderr would cost the points in stock nbgrader
+            text = "".join(o.get("text", "") for o in cell.outputs)
+            assert STDERR_NOTE not in text, f"{describe(cell)} wrote to stderr:\n{text}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
+def test_untouched_release_fails_only_in_its_unanswered_exercises(graded, lesson):
+    root, _, _ = graded
+    release = (root / "release" / course.assignment_id(lesson) / lesson.name).read_text()
+    assert "### BEGIN HIDDEN TESTS" in lesson.read_text()
+    assert "### BEGIN HIDDEN TESTS" not in release and "### BEGIN SOLUTION" not in release
+    for cell in autograded(root, lesson, "blank").cells:
+        if cell.cell_type != "code" or raises_on_purpose(cell):
+            continue
+        found = [e.ename for e in errors(cell)]
+        if is_autograder_test(cell):
+            assert found, f"{describe(cell)} passes with no answer written: it cannot fail"
+        elif nbgrader_meta(cell).get("solution"):
+            assert set(found) <= {"NotImplementedError"}, f"{describe(cell)} raised {found}"
+        else:
+            assert not found, f"{describe(cell)} fails in the release: {found}"
 
 
 def test_partly_answered_submission_earns_some_points_but_not_all(graded, code_score):

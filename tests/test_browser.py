@@ -45,6 +45,7 @@ from notebook_tools import (
     is_manual_answer,
     nbgrader_meta,
     raises_on_purpose,
+    stderr,
 )
 
 from autograde import course, demo, study
@@ -181,6 +182,8 @@ def test_run_all_in_jupyterlab(
     assert not not_run, f"cells that never ran: {not_run}"
     for cell in code:
         expected, found = expected_error(cell, version), [e.ename for e in errors(cell)]
+        if version == "solution" and is_autograder_test(cell):  # stock nbgrader's zero
+            assert not stderr(cell), f"{describe(cell)} wrote to stderr: {stderr(cell)}"
         if expected == "always":
             assert found, f"{describe(cell)} should raise but ran without error"
         elif expected == "never":
