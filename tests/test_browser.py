@@ -109,11 +109,8 @@ def run_all_times():
     times = {}
     yield times
     if times:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        lines = [
-            f"{stem}  {version:<8}  {s:6.1f} s" for (stem, version), s in sorted(times.items())
-        ]
-        (ARTIFACTS / "run-all-times.txt").write_text("\n".join(lines) + "\n")
+        lines = [f"{stem}  {version:<8}  {s:6.1f} s" for (stem, version), s in times.items()]
+        add_lines(ARTIFACTS / "run-all-times.txt", lines)
 
 
 @pytest.fixture(scope="session")
@@ -122,8 +119,14 @@ def layout_notes():
     notes = []
     yield notes
     if notes:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / "layout.txt").write_text("\n".join(notes) + "\n")
+        add_lines(ARTIFACTS / "layout.txt", notes)
+
+
+def add_lines(path, lines):
+    """Merge LINES into PATH, sorted: the two test workers each write their half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    earlier = path.read_text().splitlines() if path.exists() else []  # conftest clears it
+    path.write_text("\n".join(sorted(set(earlier) | set(lines))) + "\n")
 
 
 @pytest.fixture
