@@ -14,7 +14,7 @@ from nbgrader.utils import determine_grade
 
 from . import config
 from .cells import grade_id, is_autograder_test
-from .preprocessors import ExplainFailures, StderrCostsNoPoints
+from .preprocessors import ExplainFailures, HideHiddenTests, StderrCostsNoPoints
 
 
 class CheckResult:
@@ -41,10 +41,17 @@ def read_notebook(path):
         ) from None
 
 
-def check_notebook(path, cell_timeout=config.CELL_TIMEOUT):
-    """Run a notebook's visible tests; return a CheckResult and write PATH.feedback.html."""
+def check_notebook(
+    path, cell_timeout=config.CELL_TIMEOUT, nb=None, feedback=True, suffix=".feedback.html"
+):
+    """Run a notebook's tests; return a CheckResult and, with `feedback`, write PATH + suffix.
+
+    `nb` is the notebook to run in PATH's folder, if not the file itself (`autograde check
+    --hidden` passes one with the lesson's hidden tests put back); the page never shows
+    hidden tests' code.
+    """
     path = Path(path).resolve()
-    nb = read_notebook(path)
+    nb = read_notebook(path) if nb is None else nb
     resources = {"metadata": {"path": str(path.parent)}}
     nb, resources = Execute(timeout=cell_timeout).preprocess(nb, resources)
     nb, resources = StderrCostsNoPoints().preprocess(nb, resources)
@@ -60,8 +67,11 @@ def check_notebook(path, cell_timeout=config.CELL_TIMEOUT):
         else:
             reason = f"{errors[0].ename}: {errors[0].evalue}" if errors else "no credit"
             failed.append((name, reason))
-    nb, resources = ExplainFailures().preprocess(nb, resources)
-    html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    feedback = path.with_name(path.stem + ".feedback.html")
-    feedback.write_text(html, encoding="utf-8")
-    return CheckResult(passed, failed, feedback)
+    page = None
+    if feedback:
+        nb, resources = ExplainFailures().preprocess(nb, resources)
+        nb, resources = HideHiddenTests().preprocess(nb, resources)
+        html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+        page = path.with_name(path.stem + suffix)
+        page.write_text(html, encoding="utf-8")
+    return CheckResult(passed, failed, page)

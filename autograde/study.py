@@ -22,14 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbconvert import HTMLExporter
-from nbgrader.preprocessors import Execute
-from nbgrader.utils import determine_grade, is_grade, is_solution
+from nbgrader.utils import is_grade, is_solution
 
 from . import config, course
 from .cells import grade_id, is_autograder_test
-from .preprocessors import ExplainFailures, HideHiddenTests, StderrCostsNoPoints
-from .selfcheck import CheckResult, read_notebook
+from .selfcheck import check_notebook, read_notebook
 
 STUDY_DIR = "study"
 HIDDEN = ".course"  # the lessons with their solutions, inside the study folder
@@ -260,31 +257,8 @@ def run_tests(path, hidden=False, cell_timeout=config.CELL_TIMEOUT, feedback=Tru
                 "the repository's notebooks/: its hidden tests are not known."
             )
         nb = with_hidden_tests(nb, nbformat.read(source, as_version=4))
-    resources = {"metadata": {"path": str(path.parent)}}
-    nb, resources = Execute(timeout=cell_timeout).preprocess(nb, resources)
-    nb, resources = StderrCostsNoPoints().preprocess(nb, resources)
-    passed, failed = [], []
-    for cell in nb.cells:
-        if not is_autograder_test(cell):
-            continue
-        name = grade_id(cell, "a test")
-        score, _ = determine_grade(cell)
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        if score:
-            passed.append(name)
-        else:
-            failed.append(
-                (name, f"{errors[0].ename}: {errors[0].evalue}" if errors else "no credit")
-            )
-    page = None
-    if feedback:
-        nb, resources = ExplainFailures().preprocess(nb, resources)
-        nb, resources = HideHiddenTests().preprocess(nb, resources)
-        html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-        suffix = ".hidden.feedback.html" if hidden else ".feedback.html"
-        page = path.with_name(path.stem + suffix)
-        page.write_text(html, encoding="utf-8")
-    return CheckResult(passed, failed, page)
+    suffix = ".hidden.feedback.html" if hidden else ".feedback.html"
+    return check_notebook(path, cell_timeout, nb=nb, feedback=feedback, suffix=suffix)
 
 
 def check_with_hidden_tests(path, cell_timeout=config.CELL_TIMEOUT):
