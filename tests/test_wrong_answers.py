@@ -18,6 +18,7 @@ points here loses them in a real grading too. The lessons' own runs (`test_lesso
 
 import ast
 import builtins
+import os
 from collections import Counter
 
 import nbformat
@@ -32,8 +33,8 @@ NO_DRAWING = """
 import matplotlib.backend_bases
 matplotlib.backend_bases.FigureCanvasBase.print_figure = lambda self, *args, **kwargs: None
 """
-GRADED_LESSONS = [lesson for lesson in LESSONS if lesson.name[:2] in {"00", "01", "02", "03"}]
-LESSON_OF = {lesson.name[:2]: lesson for lesson in GRADED_LESSONS}
+# Every lesson: a new one fails test_every_autograded_exercise_has_wrong_answers until it has some.
+LESSON_OF = {lesson.name[:2]: lesson for lesson in LESSONS}
 
 
 def exercises(nb):
@@ -109,7 +110,8 @@ class LessonKernel:
         self.nb = nbformat.read(lesson, as_version=4)
         self.exercises = exercises(self.nb)
         self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(cwd=str(cwd))
+        # Its temporary files (lesson 04 keeps its .keras files in one) go where pytest cleans up.
+        self.km.start_kernel(cwd=str(cwd), env={**os.environ, "TMPDIR": str(cwd)})
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)

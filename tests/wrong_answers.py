@@ -1,4 +1,4 @@
-"""Plausible wrong answers to every autograded exercise of lessons 00-03.
+"""Plausible wrong answers to every autograded exercise of lessons 00-04.
 
 A test suite is as strong as the wrong programs it rejects: `test_wrong_answers.py` puts each
 answer below through its exercise's test cells (visible and hidden) and asserts that it loses
@@ -213,5 +213,80 @@ WRONG_ANSWERS = [
 """),
     W("03", "ex4_set_frozen", "SGD", "keras.optimizers.Adam", "keras.optimizers.SGD"),
     W("03", "ex4_set_frozen", "another loss", '"sparse_categorical_crossentropy"', '"mse"'),
+    # Lesson 04 ---------------------------------------------------------------------------
+    W("04", "ex1_add_head", "base left trainable", "    base.trainable = False\n", ""),
+    W("04", "ex1_add_head", "hard-coded input shape",
+      "shape=base.input_shape[1:]", "shape=(12, 12, 1)"),
+    W("04", "ex1_add_head", "hard-coded two classes", "Dense(n_classes,", "Dense(2,"),
+    W("04", "ex1_add_head", "softmax head, not logits",
+      'name="head")', 'activation="softmax", name="head")'),
+    W("04", "ex1_add_head", "Flatten instead of average pooling",
+      "GlobalAveragePooling2D()", "Flatten()"),
+    W("04", "ex1_add_head", "unnamed head", ', name="head"', ""),
+    W("04", "ex2_fine_tune_top", "off by one", "position >= len(", "position > len("),
+    W("04", "ex2_fine_tune_top", "no recompile", source="""def fine_tune_top(model, base, n, learning_rate):
+    base.trainable = True
+    unfrozen = []
+    for position, layer in enumerate(base.layers):
+        layer.trainable = position >= len(base.layers) - n and not isinstance(layer, keras.layers.BatchNormalization)
+        if layer.trainable:
+            unfrozen.append(layer.name)
+    return unfrozen
+"""),
+    W("04", "ex2_fine_tune_top", "old optimizer reused",
+      "optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9)", "optimizer=model.optimizer"),
+    W("04", "ex2_fine_tune_top", "BatchNormalization unfrozen",
+      " and not isinstance(layer, keras.layers.BatchNormalization)", ""),
+    W("04", "ex2_fine_tune_top", "lower layers left unfrozen", source="""def fine_tune_top(model, base, n, learning_rate):
+    base.trainable = True
+    unfrozen = []
+    for layer in base.layers[-n:]:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+        else:
+            unfrozen.append(layer.name)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9), loss=loss_fn)
+    return unfrozen
+"""),
+    W("04", "ex2_fine_tune_top", "hard-coded learning rate",
+      "learning_rate=learning_rate", "learning_rate=1e-3"),
+    W("04", "ex3_fine_tune_step", "base in training mode",
+      "base(x, training=False)", "base(x, training=True)"),
+    W("04", "ex3_fine_tune_step", "every weight, the buggy step",
+      "base.trainable_variables + head.trainable_variables", "base.weights + head.weights"),
+    W("04", "ex3_fine_tune_step", "sign error", "zip(gradients,", "zip([-g for g in gradients],"),
+    W("04", "ex3_fine_tune_step", "no return", "return loss", "pass"),
+    W("04", "ex3_fine_tune_step", "loss after the update returned",
+      "return loss", "return loss_fn(y, head(base(x, training=False)))"),
+    W("04", "ex3_fine_tune_step", "BN frozen by name instead of training=False", source="""def fine_tune_step(base, head, optimizer, x, y):
+    base.get_layer("bn").trainable = False
+    variables = base.trainable_variables + head.trainable_variables
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, head(base(x, training=True), training=True))
+    gradients = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return loss
+"""),
+    W("04", "ex4_resume", "loaded without compile",
+      "load_model(path)", "load_model(path, compile=False)"),
+    W("04", "ex4_resume", "recompiled with a new optimizer", source="""def resume(path):
+    model = keras.models.load_model(path)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9), loss=loss_fn)
+    return model
+"""),
+    W("04", "ex4_resume", "a new optimizer from the saved config", source="""def resume(path):
+    model = keras.models.load_model(path)
+    model.compile(optimizer=keras.optimizers.SGD.from_config(model.optimizer.get_config()), loss=loss_fn)
+    return model
+"""),
+    W("04", "ex4_resume", "fine-tuning set up again", source="""def resume(path):
+    model = keras.models.load_model(path)
+    fine_tune_top(model, model.get_layer("base"), 2, 0.01)
+    return model
+"""),
+    W("04", "ex4_resume", "no return",
+      "return keras.models.load_model(path)", "keras.models.load_model(path)"),
+    W("04", "ex4_resume", "the visible test's file, not path",
+      "load_model(path)", 'load_model(folder / "ex4_checkpoint.keras")'),
 ]
 # fmt: on
