@@ -66,6 +66,37 @@ DRAWS = re.compile(r"^\S.*\b(plot_trajectory|cl\.show)\(", re.M)
 # --- pytest-playwright, on Debian's Chromium, with a laptop's screen -----------------------
 
 
+# pytest-playwright starts Playwright once per session; here it lives for this file only.
+# Its sync API runs an event loop in greenlets on the main thread; while it is up, tests that
+# run later in the same test process (make test's workers take several files) cannot call
+# asyncio.run, and in one such run ast.parse raised Python 3.11's "AST constructor recursion
+# depth mismatch". Stopping it after this file's last test leaves the process as it was.
+@pytest.fixture(scope="module")
+def playwright():
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    yield pw
+    pw.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_type(playwright, browser_name):
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="module")
+def launch_browser(browser_type_launch_args, browser_type):
+    return lambda **kwargs: browser_type.launch(**{**browser_type_launch_args, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def browser(launch_browser):
+    browser = launch_browser()
+    yield browser
+    browser.close()
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
@@ -76,9 +107,10 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": jl.VIEWPORT}
+@pytest.fixture(scope="module")
+def browser_context_args():
+    # Not pytest-playwright's: it asks for the session's Playwright (for its devices).
+    return {"viewport": jl.VIEWPORT}
 
 
 # --- one JupyterLab for the session --------------------------------------------------------

@@ -1,6 +1,7 @@
 """Warm kernels (autograde/sandbox/warm_server.py): forked from one process, yet each like a fresh kernel."""
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -35,6 +36,13 @@ print(json.dumps({
     "other_processes": [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())],
 }))
 """
+
+
+def run_coroutine(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright, in the same test
+    process, leaves an event loop running in the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def make_submission(tmp_path):
@@ -77,7 +85,7 @@ def test_a_warm_kernel_is_like_a_fresh_one_but_for_its_random_numbers(tmp_path):
         second = await kernel_facts(submission, course_root, warm=True)
         return fresh, first, second
 
-    fresh, first, second = asyncio.run(both())
+    fresh, first, second = run_coroutine(both())
     # numpy reseeds itself in a forked child, and TensorFlow seeds its generator at first
     # use: the zygote must not use it before forking.
     assert first["draw"][0] != second["draw"][0] and first["draw"][1] != second["draw"][1]
@@ -104,7 +112,7 @@ def test_kernels_running_at_once_in_one_process_get_a_warm_process_each(tmp_path
             kernel_facts(submission, course_root, warm=True),
         )
 
-    first, second = asyncio.run(together())
+    first, second = run_coroutine(together())
     assert first["readable"] == second["readable"] == {"data.csv": "1,2\n"}
 
 
@@ -230,5 +238,5 @@ def test_kernels_start_when_the_temporary_folder_has_a_long_path(tmp_path, monke
             await kernel_facts(submission, course_root, warm=True),
         )
 
-    fresh, warm = asyncio.run(both())
+    fresh, warm = run_coroutine(both())
     assert fresh["readable"] == warm["readable"] == {"data.csv": "1,2\n"}

@@ -243,8 +243,18 @@ def run(page, top, item, timeout=LONG):
 
 
 def select_cell(page, index):
-    """Click the cell's prompt area: the cell becomes the active one (command mode)."""
+    """Click the cell's prompt area; wait until it is the active cell (command mode).
+
+    A busy page can still be laying out outputs when the click lands: the wait makes
+    sure the cell clicked is the one that will run.
+    """
     page.locator(f"{NOTEBOOK} .jp-Notebook .jp-Cell").nth(index).locator(".jp-InputPrompt").click()
+    page.wait_for_function(
+        """([panel, index]) => document.querySelectorAll(panel + ' .jp-Notebook .jp-Cell')[index]
+            .classList.contains('jp-mod-active')""",
+        arg=[NOTEBOOK, index],
+        timeout=SHORT,
+    )
 
 
 def run_all_the_way(page):
@@ -253,20 +263,22 @@ def run_all_the_way(page):
     JupyterLab stops Run All at the first error outside a cell tagged `raises-exception`
     (the queued cells are aborted, their prompts empty). A student who has not answered an
     exercise gets such an error in its test cell; "Run Selected Cell and All Below" from the
-    cell after it carries on. Returns (seconds in all, the indexes of the cells it stopped at).
+    first cell that has not run carries on. Returns (seconds in all, the indexes of the
+    cells it stopped at).
     """
     seconds = run(page, "Run", "Run All Cells")
     stops = []
     while True:
         state = cells(page)
         ran = [i for i, c in enumerate(state) if c["code"] and re.search(r"\[\d+\]", c["prompt"])]
-        waiting = [i for i, c in enumerate(state) if c["code"] and i > max(ran, default=-1)]
-        if not waiting:
+        not_run = [i for i, c in enumerate(state) if c["code"] and i not in ran]
+        if not not_run:
             return seconds, stops
-        if stops and stops[-1] == max(ran):
-            raise AssertionError(f"nothing ran after the error in cell {max(ran)}")
-        stops.append(max(ran))
-        select_cell(page, waiting[0])
+        stop = max((i for i in ran if i < not_run[0]), default=-1)  # where it stopped
+        if stops and stops[-1] == stop:
+            raise AssertionError(f"nothing ran after the error in cell {stop}")
+        stops.append(stop)
+        select_cell(page, not_run[0])
         seconds += run(page, "Run", "Run Selected Cell and All Below")
 
 
