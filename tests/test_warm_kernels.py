@@ -240,3 +240,16 @@ def test_kernels_start_when_the_temporary_folder_has_a_long_path(tmp_path, monke
 
     fresh, warm = run_coroutine(both())
     assert fresh["readable"] == warm["readable"] == {"data.csv": "1,2\n"}
+
+
+@pytest.mark.sandbox
+def test_a_stopped_warm_process_leaves_no_open_pipe(tmp_path):
+    # An unclosed pipe is closed by the garbage collector at a random later moment, with a
+    # ResourceWarning that pytest turns into the failure of whichever test is running then.
+    from autograde.sandbox.warm_client import WarmPool
+
+    pool = WarmPool()
+    warm = pool.take([str(tmp_path / "hidden")])
+    pool.stop_all()
+    assert warm.process.returncode is not None
+    assert warm.process.stdin.closed and warm.process.stdout.closed

@@ -56,7 +56,8 @@ class WarmProcess:
         self._exits = {}
         self._changed = threading.Condition()
         self._lock = threading.Lock()  # one request and its reply at a time
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         self._expect("ready", STARTUP_TIMEOUT)
 
     def _read(self):
@@ -154,6 +155,9 @@ class WarmProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self._reader.join(timeout=10)  # it reads to the end of the pipe, then ends
+        if not self._reader.is_alive():
+            self.process.stdout.close()
         if self.process_cap is not None:
             self.process_cap.close()
 
