@@ -12,10 +12,10 @@ import os
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
-from dateutil.parser import isoparse
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -27,7 +27,7 @@ def cell_seconds(cell):
     if "iopub.execute_input" not in timing or "shell.execute_reply" not in timing:
         return 0.0
     start, end = timing["iopub.execute_input"], timing["shell.execute_reply"]
-    return (isoparse(end) - isoparse(start)).total_seconds()
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
 def seconds_to_run(path, repeats, slowest=None):

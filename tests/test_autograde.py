@@ -40,6 +40,14 @@ def points_of(lesson, grade_id):
     )
 
 
+def submitter(lesson, version):
+    """Who handed in the lesson's "solutions" or its untouched release ("blank") in `graded`:
+    the demo's students for the demo's lesson, students of those names for the others."""
+    if course.assignment_id(lesson) == demo.DEMO_ASSIGNMENT:
+        return {"solutions": "ada", "blank": "dee"}[version]
+    return version
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """The demo, run from the command line, then the other lessons' solutions and blanks."""
@@ -75,7 +83,7 @@ def test_demo_prints_where_grades_and_feedback_are(graded):
 def test_solutions_earn_every_autograded_point(graded, lesson, code_score):
     root, _, outcomes = graded
     aid = course.assignment_id(lesson)
-    student = "ada" if aid == demo.DEMO_ASSIGNMENT else "solutions"
+    student = submitter(lesson, "solutions")
     assert code_score(root, student, aid) == (autograded_points(lesson),) * 2
     assert outcomes[(student, aid)].reasons == []
 
@@ -84,15 +92,13 @@ def test_solutions_earn_every_autograded_point(graded, lesson, code_score):
 def test_untouched_student_version_earns_nothing(graded, lesson, code_score):
     root, _, _ = graded
     aid = course.assignment_id(lesson)
-    student = "dee" if aid == demo.DEMO_ASSIGNMENT else "blank"
+    student = submitter(lesson, "blank")
     assert code_score(root, student, aid) == (0, autograded_points(lesson))
 
 
 def autograded(root, lesson, version):
     """The notebook nbgrader executed for the lesson's solutions or its untouched release."""
-    aid = course.assignment_id(lesson)
-    demo_student = {"solutions": "ada", "blank": "dee"}[version]
-    student = demo_student if aid == demo.DEMO_ASSIGNMENT else version
+    aid, student = course.assignment_id(lesson), submitter(lesson, version)
     return nbformat.read(root / "autograded" / student / aid / lesson.name, as_version=4)
 
 
@@ -165,10 +171,11 @@ def test_grades_csv_matches_the_gradebook(graded):
 def test_each_trajectory_exercise_feedback_carries_its_plot(graded, lesson):
     root, _, _ = graded
     aid = course.assignment_id(lesson)
-    student = "ada" if aid == demo.DEMO_ASSIGNMENT else "solutions"
-    autograded = nbformat.read(root / "autograded" / student / aid / lesson.name, as_version=4)
+    student = submitter(lesson, "solutions")
     trajectory_tests = [
-        c for c in autograded.cells if is_autograder_test(c) and "check_trajectory(" in c.source
+        c
+        for c in autograded(root, lesson, "solutions").cells
+        if is_autograder_test(c) and "check_trajectory(" in c.source
     ]
     assert trajectory_tests, f"{lesson.name} has no trajectory exercise"
     for cell in trajectory_tests:

@@ -81,16 +81,17 @@ def sandbox_problem():
 
 
 # A Unix socket's path has at most 107 bytes on Linux. A kernel's sockets live three
-# folders below the temporary folder (warm slot, kernel folder, "kernel-N"), which a long
-# TMPDIR (a Dask worker's, a batch job's) pushes past that: zmq then cannot bind at all.
-SOCKET_PATH_ROOM = 64
+# folders below the temporary folder (warm slot, kernel folder, "kernel-N": up to 64 more
+# bytes), which a long TMPDIR (a Dask worker's, a batch job's) pushes past that: zmq then
+# cannot bind at all.
+SOCKET_PATH_MAX, SOCKET_PATH_ROOM = 107, 64
 
 
 def socket_home():
     """Where the folders that hold kernels' Unix sockets go: the temporary folder if its
     path is short enough, else /tmp."""
     base = tempfile.gettempdir()
-    return base if len(base) + SOCKET_PATH_ROOM <= 107 else "/tmp"
+    return base if len(base) + SOCKET_PATH_ROOM <= SOCKET_PATH_MAX else "/tmp"
 
 
 def sandbox_command(bwrap, hidden_paths, mounts, tmp_bytes=2**30):
