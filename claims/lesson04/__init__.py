@@ -80,7 +80,8 @@ CLAIMS = (
     ),
     LessonClaim(
         "lesson04-bn-forward-pass",
-        "A trainable BatchNormalization layer changes its moving statistics in the forward pass, "
+        "A trainable BatchNormalization layer called with `training=True` changes its moving "
+        "statistics in the forward pass, "
         "with no gradient and no optimizer involved.",
         "A call with `training=True` changes a trainable BatchNormalization layer's non-trainable statistics.",
         bn_changes_statistics_in_forward_pass,
@@ -96,7 +97,7 @@ CLAIMS = (
     ),
     LessonClaim(
         "lesson04-fit-overrides-training-false",
-        "In a functional model under Keras 3, `fit()` overrides `base(inputs, training=False)`: "
+        "In a functional model under Keras 3 (TensorFlow backend), `fit()` overrides `base(inputs, training=False)`: "
         "once the base is unfrozen, BatchNormalization's moving statistics change.",
         "`fit()` changes BatchNormalization's statistics despite `base(inputs, training=False)` once the base is unfrozen.",
         fit_overrides_training_false,
