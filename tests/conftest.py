@@ -4,11 +4,13 @@ TensorFlow is quieted by `course_lib` itself (imported first by every lesson, fi
 notebook and warm kernel), so nothing here sets its log level.
 """
 
+import re
 import sys
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
+from xdist.scheduler import LoadScopeScheduling
 
 sys.path.insert(0, str(Path(__file__).parent))  # notebook_tools, for every test file
 
@@ -35,27 +37,55 @@ def pytest_sessionstart(session):
             (ROOT / "test-artifacts" / "browser" / name).unlink(missing_ok=True)
 
 
+# Longest first (worker-seconds in a full run), so that the two workers of `make test` finish
+# at about the same time; files not named here come after, in their usual order.
+LONGEST_FIRST = [
+    "test_browser",
+    "test_autograde",
+    "test_postgres",
+    "test_hostile",
+    "test_dask",
+    "test_warm_kernels",
+    "test_wrong_answers",
+    "test_cli",
+    "test_claims",
+    "test_study",
+]
+
+
 def pytest_collection_modifyitems(config, items):
     sandboxed = bwrap_path() is not None
     for item in items:
         if "sandbox" in item.keywords and not sandboxed:
             item.add_marker(pytest.mark.skip(reason=NO_SANDBOX))
-        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(
+        key=lambda item: rank.get(item.path.stem, len(rank))
+    )  # stable: a file keeps its order
 
 
-def xdist_group(item):
-    """Which tests `make test` (pytest-xdist, --dist loadgroup) keeps on one worker.
+class OneFileOneWorker(LoadScopeScheduling):
+    """How `make test` (pytest-xdist, `-n 2`) shares the tests between its workers.
 
-    A test file's tests stay together, so its module fixtures (a graded course, a
+    A test file's tests stay on one worker, so its module fixtures (a graded course, a
     PostgreSQL server) are made once. The browser's Run Alls are split by version: each
-    half is as long as the longest other file, and the worker that takes it starts a
-    JupyterLab of its own.
+    half is about as long as the longest other file, and the worker that takes it starts a
+    JupyterLab of its own. (xdist's own `--dist loadgroup` cannot do this under pytest 9: the
+    group it appends to a test's id is no longer read, so every file was split between the
+    workers and its fixtures made twice.)
     """
-    group = item.path.stem
-    version = getattr(item, "callspec", None) and item.callspec.params.get("version")
-    if group == "test_browser" and version:
-        group += f"-{version}"
-    return group
+
+    def _split_scope(self, nodeid):
+        path, _, name = nodeid.partition("::")
+        half = re.search(r"-(solution|student)\]$", name)
+        if path.endswith("test_browser.py") and half:
+            return f"{path}::{half.group(1)}"
+        return path
+
+
+def pytest_xdist_make_scheduler(config, log):
+    config.option.loadscopereorder = False  # keep LONGEST_FIRST, not xdist's most-tests-first
+    return OneFileOneWorker(config, log)
 
 
 @pytest.fixture(scope="session")
