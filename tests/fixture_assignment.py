@@ -74,3 +74,14 @@ def answered(release, **answers):
         if grade_id in right:
             cell.source = answers.get(grade_id, right[grade_id])
     return nb
+
+
+def student_version(source):
+    """What a student gets of `source`: nbgrader's own preprocessors clear the solutions and
+    the hidden tests, as `generate_assignment` does, without a course."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    nb = nbformat.from_dict(json.loads(json.dumps(source)))
+    for step in (ClearSolutions(), ClearHiddenTests()):
+        nb, _ = step.preprocess(nb, {})
+    return nb

@@ -12,6 +12,7 @@ import sys
 
 import nbformat
 import pytest
+from fixture_assignment import NOTEBOOK, answered, fixture_lesson, student_version
 from notebook_tools import (
     LESSONS,
     describe,
@@ -198,15 +199,16 @@ def test_unknown_assignment_and_missing_notebook_are_reported_not_fatal(tmp_path
     assert (root / "grades.csv").exists()
 
 
-def test_check_passes_a_correct_notebook_and_fails_a_blank_one(graded, tmp_path):
-    root, _, _ = graded
-    lesson = LESSONS[0]
-    correct = tmp_path / "correct" / lesson.name
-    blank = tmp_path / "blank" / lesson.name
+def test_check_passes_a_correct_notebook_and_fails_a_blank_one(tmp_path):
+    # The small fixture assignment: what is checked is the command, not a lesson (the lessons'
+    # own checks run in test_study and in the browser's Validate).
+    release = student_version(fixture_lesson())
+    correct = tmp_path / "correct" / NOTEBOOK
+    blank = tmp_path / "blank" / NOTEBOOK
     correct.parent.mkdir()
     blank.parent.mkdir()
-    shutil.copy(root / "submitted" / "ada" / "lesson00" / lesson.name, correct)
-    shutil.copy(root / "release" / "lesson00" / lesson.name, blank)
+    nbformat.write(answered(release), correct)
+    nbformat.write(release, blank)
     ok = subprocess.run(
         [sys.executable, "-m", "autograde", "check", str(correct)], capture_output=True, text=True
     )
@@ -217,5 +219,5 @@ def test_check_passes_a_correct_notebook_and_fails_a_blank_one(graded, tmp_path)
     )
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "FAIL" in bad.stdout and "NotImplementedError" in bad.stdout
-    feedback = blank.with_name(lesson.stem + ".feedback.html")
+    feedback = blank.with_name(blank.stem + ".feedback.html")
     assert "What went wrong" in feedback.read_text()
