@@ -58,10 +58,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "sandbox" in item.keywords and not sandboxed:
             item.add_marker(pytest.mark.skip(reason=NO_SANDBOX))
+    # A stable sort: each file's tests keep their order.
     rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
-    items.sort(
-        key=lambda item: rank.get(item.path.stem, len(rank))
-    )  # stable: a file keeps its order
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
 
 
 class OneFileOneWorker(LoadScopeScheduling):
