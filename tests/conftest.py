@@ -4,6 +4,7 @@ TensorFlow is quieted by `course_lib` itself (imported first by every lesson, fi
 notebook and warm kernel), so nothing here sets its log level.
 """
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -32,7 +33,9 @@ def pytest_configure(config):
 
 def pytest_sessionstart(session):
     """Clear the browser tests' reports of an earlier run (their workers merge into them)."""
-    if not hasattr(session.config, "workerinput"):  # the main process, once per run
+    # The main process, once per run; not a pytest run that a test starts inside a worker
+    # (test_scheduling's), which would delete what the outer run's browser tests wrote.
+    if not hasattr(session.config, "workerinput") and "PYTEST_XDIST_WORKER" not in os.environ:
         for name in ("run-all-times.txt", "layout.txt"):
             (ROOT / "test-artifacts" / "browser" / name).unlink(missing_ok=True)
 

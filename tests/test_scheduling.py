@@ -1,6 +1,10 @@
 """How `make test` shares the tests between its two workers (tests/conftest.py)."""
 
-from conftest import OneFileOneWorker
+import re
+import subprocess
+import sys
+
+from conftest import ROOT, OneFileOneWorker
 
 RUN_ALL = "tests/test_browser.py::test_run_all_in_jupyterlab"
 
@@ -28,3 +32,24 @@ def test_the_browser_run_alls_are_two_scopes_apart_from_the_other_browser_tests(
     }
     assert len(solution) == len(student) == len(others) == 1
     assert len(solution | student | others) == 3
+
+
+def test_under_xdist_each_file_runs_on_one_worker():
+    # The scopes above only count if xdist uses them: under pytest 9, xdist's own
+    # `--dist loadgroup` was silently ignored, and every file was split between the workers.
+    files = ["tests/test_summary.py", "tests/test_docstring_tags.py"]
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "-v", "-p", "no:cacheprovider", *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    workers = {}
+    for line in run.stdout.splitlines():
+        found = re.match(r"\[(gw\d)\] .*(PASSED|FAILED|SKIPPED) (tests/\S+\.py)::", line)
+        if found:
+            workers.setdefault(found.group(3), set()).add(found.group(1))
+    assert set(workers) == set(files), run.stdout[-3000:]
+    assert all(len(ran_on) == 1 for ran_on in workers.values()), workers
