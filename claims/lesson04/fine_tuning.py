@@ -1,8 +1,5 @@
 """Checks of lesson 04's sections 4 to 6: fine-tuning the top, hand-written loops, .keras files."""
 
-import os
-import tempfile
-
 import tensorflow as tf
 
 from ..common import Seen, same
@@ -149,10 +146,7 @@ def stale_tf_function_keeps_old_list():
 def keras_file_keeps_flags_weights_optimizer():
     """After a .keras round trip: same flags, bit-identical weights, the optimizer's step count and variables?"""
     model, _, _ = models.fine_tuned_model()
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "fine_tuned.keras")
-        model.save(path)
-        restored = tf.keras.models.load_model(path)
+    (restored,) = models.saved_and_loaded(model)
     flags = models.base_flags(restored) == models.base_flags(model)
     weights = all(
         same(a.numpy(), b.numpy()) for a, b in zip(restored.weights, model.weights, strict=True)
@@ -174,11 +168,7 @@ def keras_file_keeps_flags_weights_optimizer():
 def new_optimizer_takes_another_step():
     """Does the resumed copy take the original's next step bit for bit, and a recompiled copy a different one?"""
     model, x, y = models.fine_tuned_model()
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "fine_tuned.keras")
-        model.save(path)
-        resumed = tf.keras.models.load_model(path)
-        restarted = tf.keras.models.load_model(path)
+    resumed, restarted = models.saved_and_loaded(model, copies=2)
     models.compile_sgd(restarted, tf.keras.optimizers.SGD(learning_rate=0.005, momentum=0.9))
     steps = []
     for copy in (model, resumed, restarted):

@@ -5,6 +5,9 @@ fraction of the time; where a figure depends on the convolutions (the summary's 
 check builds the lesson's own base instead.
 """
 
+import os
+import tempfile
+
 import numpy as np
 import tensorflow as tf
 
@@ -104,3 +107,11 @@ def fine_tuned_model():
 def base_flags(model):
     """The `trainable` flag of each layer of the model's "base"."""
     return [layer.trainable for layer in model.get_layer("base").layers]
+
+
+def saved_and_loaded(model, copies=1):
+    """`copies` models loaded from one `.keras` file of `model`, written to a temporary folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        model.save(path)
+        return [tf.keras.models.load_model(path) for _ in range(copies)]
