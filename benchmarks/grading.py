@@ -1,6 +1,6 @@
 """Benchmark: `autograde grade` locally and on a Dask cluster, against stock nbgrader.
 
-    .venv/bin/python benchmarks/grading.py [STUDENTS] [JOBS]
+    .venv/bin/python benchmarks/grading.py [STUDENTS] [JOBS] [ROUNDS]
 
 A class of STUDENTS (default 12) submissions of lesson 00 (the demo's four samples,
 repeated) is graded by stock nbgrader with a default configuration (`nbgrader
@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,7 +89,17 @@ def start_cluster(folder, workers):
         *[
             (
                 f"worker{n}",
-                ["worker", address, "--nthreads", "1", "--no-nanny", "--memory-limit", "0"],
+                [
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--memory-limit",
+                    "0",
+                    "--preload",
+                    "autograde.dask_worker",
+                ],
             )
             for n in range(workers)
         ],
@@ -150,15 +161,32 @@ def postgres_writes(ours, students):
         server.stop()
 
 
-def main(students=12, jobs=None):
+def local_run(course_root, jobs):
+    """Seconds to grade `course_root` with the local pool of `jobs` workers."""
+    return timed([[BIN / "autograde", "grade", course_root, "--jobs", str(jobs)]], course_root)
+
+
+def dask_run(folder, course_root, jobs):
+    """Seconds to grade `course_root` on a fresh cluster of `jobs` workers (start not timed)."""
+    cluster_folder = Path(tempfile.mkdtemp(prefix="cluster-", dir=folder))
+    address, cluster = start_cluster(cluster_folder, jobs)
+    try:
+        return timed(
+            [[BIN / "autograde", "grade", course_root, "--scheduler", address]], course_root
+        )
+    finally:
+        stop_cluster(cluster)
+
+
+def main(students=12, jobs=None, rounds=1):
     jobs = jobs or os.cpu_count() or 1
     config.prepare_environment()
     with tempfile.TemporaryDirectory() as folder:
         ours, stock = Path(folder) / "ours", Path(folder) / "stock"
-        on_dask = Path(folder) / "dask"
         make_class(ours, students)
         stock_copy(ours, stock)
-        shutil.copytree(ours, on_dask)
+        pristine = Path(folder) / "pristine"
+        shutil.copytree(ours, pristine)
         aid = demo.DEMO_ASSIGNMENT
         stock_time = timed(
             [
@@ -168,27 +196,42 @@ def main(students=12, jobs=None):
             ],
             stock,
         )
-        ours_time = timed([[BIN / "autograde", "grade", ours, "--jobs", str(jobs)]], ours)
-        (Path(folder) / "cluster").mkdir()
-        address, cluster = start_cluster(Path(folder) / "cluster", jobs)
-        try:
-            dask_time = timed(
-                [[BIN / "autograde", "grade", on_dask, "--scheduler", address]], on_dask
+        # Rounds of (local pool, Dask), the order swapped from round to round, each on a
+        # fresh copy of the class and a fresh cluster: what runs first or second on a
+        # machine that heats up or is shared must not decide the overhead.
+        local_times, dask_times, same = [], [], True
+        theirs = scores(stock / "grades.csv", aid)
+        for number in range(rounds):
+            on_local, on_dask = Path(folder) / f"local{number}", Path(folder) / f"dask{number}"
+            shutil.copytree(pristine, on_local)
+            shutil.copytree(pristine, on_dask)
+            order = ["local", "dask"] if number % 2 == 0 else ["dask", "local"]
+            for backend in order:
+                if backend == "local":
+                    local_times.append(local_run(on_local, jobs))
+                else:
+                    dask_times.append(dask_run(folder, on_dask, jobs))
+            mine = scores(on_local / "grades.csv", aid)
+            same &= theirs == mine == scores(on_dask / "grades.csv", aid) and len(mine) == students
+            print(
+                f"round {number + 1}: local {local_times[-1]:.1f} s, Dask {dask_times[-1]:.1f} s "
+                f"({100 * (dask_times[-1] / local_times[-1] - 1):+.1f}%)",
+                flush=True,
             )
-        finally:
-            stop_cluster(cluster)
-        theirs, mine = scores(stock / "grades.csv", aid), scores(ours / "grades.csv", aid)
-        cluster_scores = scores(on_dask / "grades.csv", aid)
-        same = theirs == mine == cluster_scores and len(mine) == students
         writes = postgres_writes(ours, students)
-    print(f"{students} submissions of {aid}, {os.cpu_count()} cores")
+    ours_time, dask_time = statistics.median(local_times), statistics.median(dask_times)
+    print(f"{students} submissions of {aid}, {os.cpu_count()} cores; medians of {rounds} round(s)")
     print(f"stock nbgrader (autograde + generate_feedback + export): {stock_time:6.1f} s")
     print(f"autograde grade --jobs {jobs} (sandboxed, guarded):        {ours_time:6.1f} s")
     print(f"autograde grade --scheduler (Dask, {jobs} workers x 1 thread): {dask_time:6.1f} s")
     print(
         f"throughput vs stock: local {stock_time / ours_time:.2f}x, Dask {stock_time / dask_time:.2f}x"
     )
-    print(f"Dask overhead vs the local pool: {100 * (dask_time / ours_time - 1):+.1f}%")
+    overheads = [100 * (d / o - 1) for d, o in zip(dask_times, local_times, strict=True)]
+    print(
+        f"Dask overhead vs the local pool: {statistics.median(overheads):+.1f}% "
+        f"(median of the rounds; each: {', '.join(f'{x:+.1f}%' for x in overheads)})"
+    )
     print(f"same scores: {same}")
     if writes:
         seconds, (commits, inserted, updated, deleted, sessions) = writes
@@ -200,4 +243,4 @@ def main(students=12, jobs=None):
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:3]))
+    main(*(int(a) for a in sys.argv[1:4]))

@@ -70,18 +70,17 @@ class OneFileOneWorker(LoadScopeScheduling):
     """How `make test` (pytest-xdist, `-n 2`) shares the tests between its workers.
 
     A test file's tests stay on one worker, so its module fixtures (a graded course, a
-    PostgreSQL server) are made once. The browser's Run Alls are split by version: each
-    half is about as long as the longest other file, and the worker that takes it starts a
-    JupyterLab of its own. (xdist's own `--dist loadgroup` cannot do this under pytest 9: the
+    PostgreSQL server) are made once. The browser's Run Alls of the lessons as handed out
+    are a scope of their own: each half of test_browser is about as long as the longest
+    other file, and the worker that takes it starts a JupyterLab of its own. (xdist's own `--dist loadgroup` cannot do this under pytest 9: the
     group it appends to a test's id is no longer read, so every file was split between the
     workers and its fixtures made twice.)
     """
 
     def _split_scope(self, nodeid):
         path, _, name = nodeid.partition("::")
-        half = re.search(r"-(solution|student)\]$", name)
-        if path.endswith("test_browser.py") and half:
-            return f"{path}::{half.group(1)}"
+        if path.endswith("test_browser.py") and re.search(r"-student\]$", name):
+            return f"{path}::student"
         return path
 
 

@@ -1,8 +1,10 @@
 """End to end, with the real nbgrader: init, submissions, grade, scores read back.
 
 Like nbgrader's own app tests, these run the real pipeline on a temporary course:
-the demo's four students on lesson 00, plus the solutions and the untouched student
-version of every other lesson.
+the demo's four students on lesson 00 (among them every answer, and none), plus the
+solutions of every other lesson. The other lessons as handed out are run in JupyterLab
+(test_browser.py: every test cell fails, every stub raises NotImplementedError, nothing
+else fails) and exercise by exercise (test_wrong_answers.py: no test cell passes).
 """
 
 import csv
@@ -51,7 +53,7 @@ def submitter(lesson, version):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The demo, run from the command line, then the other lessons' solutions and blanks."""
+    """The demo, run from the command line, then the other lessons' solutions."""
     root = tmp_path_factory.mktemp("course")
     run = subprocess.run(
         [sys.executable, "-m", "autograde", "demo", str(root)], capture_output=True, text=True
@@ -59,13 +61,9 @@ def graded(tmp_path_factory):
     assert run.returncode == 0, run.stdout + run.stderr
     for lesson in LESSONS[1:]:
         aid = course.assignment_id(lesson)
-        for student, source in [
-            ("solutions", lesson),
-            ("blank", root / "release" / aid / lesson.name),
-        ]:
-            folder = root / "submitted" / student / aid
-            folder.mkdir(parents=True)
-            shutil.copy(source, folder / lesson.name)
+        folder = root / "submitted" / "solutions" / aid
+        folder.mkdir(parents=True)
+        shutil.copy(lesson, folder / lesson.name)
     outcomes = grade_course(root)
     return root, run.stdout, {(o.student, o.assignment): o for o in outcomes}
 
@@ -89,12 +87,11 @@ def test_solutions_earn_every_autograded_point(graded, lesson, code_score):
     assert outcomes[(student, aid)].reasons == []
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
-def test_untouched_student_version_earns_nothing(graded, lesson, code_score):
+def test_untouched_student_version_earns_nothing(graded, code_score):
     root, _, _ = graded
-    aid = course.assignment_id(lesson)
+    lesson = LESSONS[0]
     student = submitter(lesson, "blank")
-    assert code_score(root, student, aid) == (0, autograded_points(lesson))
+    assert code_score(root, student, demo.DEMO_ASSIGNMENT) == (0, autograded_points(lesson))
 
 
 def autograded(root, lesson, version):
@@ -120,11 +117,16 @@ def test_solutions_run_clean_but_for_the_examples_that_raise_on_purpose(graded, 
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
-def test_untouched_release_fails_only_in_its_unanswered_exercises(graded, lesson):
+def test_release_has_neither_solutions_nor_hidden_tests(graded, lesson):
     root, _, _ = graded
     release = (root / "release" / course.assignment_id(lesson) / lesson.name).read_text()
     assert "### BEGIN HIDDEN TESTS" in lesson.read_text()
     assert "### BEGIN HIDDEN TESTS" not in release and "### BEGIN SOLUTION" not in release
+
+
+def test_untouched_release_fails_only_in_its_unanswered_exercises(graded):
+    root, _, _ = graded
+    lesson = LESSONS[0]
     for cell in autograded(root, lesson, "blank").cells:
         if cell.cell_type != "code" or raises_on_purpose(cell):
             continue

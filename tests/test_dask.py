@@ -57,7 +57,17 @@ class Cluster:
         self.workers = [
             self._start(
                 f"worker{n}",
-                ["worker", self.address, "--nthreads", "1", "--no-nanny", "--memory-limit", "0"],
+                [
+                    "worker",
+                    self.address,
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--memory-limit",
+                    "0",
+                    "--preload",
+                    "autograde.dask_worker",  # as the README says to start them
+                ],
                 local_directory=True,
             )
             for n in range(workers)
@@ -122,8 +132,10 @@ class Cluster:
             self.kill(process)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
+    """One cluster for this file's tests, as an instructor's stays up from run to run; the
+    test that kills a worker comes last."""
     cluster = Cluster(tmp_path_factory.mktemp("cluster"))
     yield cluster
     cluster.stop()
@@ -172,6 +184,17 @@ def summary_rows(stdout):
     return [
         line.split() for line in stdout.splitlines() if line.split()[:1] in [[s] for s in CLASS]
     ]
+
+
+def test_the_preload_turns_off_dasks_profiler_and_imports_the_grader(cluster):
+    from distributed import Client
+
+    def facts(dask_worker):
+        return "profile" in dask_worker.periodic_callbacks, "autograde.dask_pool" in sys.modules
+
+    with Client(cluster.address, timeout=60) as client:
+        seen = client.run(facts)  # before any task: what the preload did at the worker's start
+    assert list(seen.values()) == [(False, True)] * 2
 
 
 def test_a_class_graded_on_the_cluster_scores_exactly_as_locally(local, cluster, tmp_path):

@@ -10,6 +10,12 @@ answer is run again afterwards, so the next wrong answer starts from a correct l
 an exercise's last wrong answer its tests are run once more with the model answer, to show that
 no wrong answer left behind state that the next tests depend on.
 
+Each exercise is first put through its tests as handed out: its solution cell as nbgrader's
+`generate_assignment` leaves it (the stub, which raises NotImplementedError), with the names
+the model answer binds forgotten first, as in a fresh kernel. Every test cell of the exercise
+must then fail: an untouched release earns nothing. (test_autograde.py checks the same
+end to end through nbgrader, for lesson 00.)
+
 Plots are not drawn in these kernels (matplotlib's `print_figure` does nothing). That saves
 time, and it can only let a wrong answer pass, never fail, so every wrong answer that loses
 points here loses them in a real grading too. The lessons' own runs (`test_lessons.py`,
@@ -23,10 +29,11 @@ from collections import Counter
 
 import nbformat
 import pytest
+from fixture_assignment import student_version
 from IPython.core.inputtransformer2 import TransformerManager
 from jupyter_client.manager import KernelManager
 from notebook_tools import LESSONS, is_autograder_test, nbgrader_meta
-from wrong_answers import WRONG_ANSWERS
+from wrong_answers import WRONG_ANSWERS, HandedOut
 
 CELL_TIMEOUT = 120
 NO_DRAWING = """
@@ -109,6 +116,11 @@ class LessonKernel:
     def __init__(self, lesson, cwd):
         self.nb = nbformat.read(lesson, as_version=4)
         self.exercises = exercises(self.nb)
+        self.stubs = {  # each solution cell as handed out
+            nbgrader_meta(cell)["grade_id"]: cell.source
+            for cell in student_version(self.nb).cells
+            if nbgrader_meta(cell).get("solution")
+        }
         self.km = KernelManager(kernel_name="python3")
         # Its temporary files (lesson 04 keeps its .keras files in one) go where pytest cleans up.
         self.km.start_kernel(cwd=str(cwd), env={**os.environ, "TMPDIR": str(cwd)})
@@ -144,6 +156,19 @@ class LessonKernel:
             if error:
                 failed[nbgrader_meta(self.nb.cells[index])["grade_id"]] = error
         return failed
+
+    def points_kept_as_handed_out(self, grade_id):
+        """Forget what the model answer binds, run the stub, then the exercise's tests:
+        [grade_id of each test cell that passed]."""
+        solution, tests = self.exercises[grade_id]
+        names = sorted(bindings(self.nb.cells[solution].source)[0])
+        assert self.run(f"for _name in {names!r}:\n    globals().pop(_name, None)") is None
+        self.run(self.stubs[grade_id])  # a stub at the top level raises where it stands
+        return [
+            nbgrader_meta(self.nb.cells[index])["grade_id"]
+            for index in tests
+            if self.run(self.nb.cells[index].source) is None
+        ]
 
     def restore(self, grade_id):
         solution, _ = self.exercises[grade_id]
@@ -196,15 +221,28 @@ def test_every_autograded_exercise_has_wrong_answers():
 
 
 REMAINING = Counter((w.lesson, w.grade_id) for w in WRONG_ANSWERS)
+# Each exercise's stub just before its wrong answers: a lesson's kernel is started once.
+CASES = []
+for wrong in WRONG_ANSWERS:
+    if HandedOut(wrong.lesson, wrong.grade_id) not in CASES:
+        CASES.append(HandedOut(wrong.lesson, wrong.grade_id))
+    CASES.append(wrong)
 
 
-@pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=[w.id for w in WRONG_ANSWERS])
+@pytest.mark.parametrize("wrong", CASES, ids=[w.id for w in CASES])
 def test_wrong_answer_loses_points(kernels, wrong):
     kernel = kernels(wrong.lesson)
     solution, tests = kernel.exercises[wrong.grade_id]
     assert not set(tests) & set(kernel.errors), (
         f"the model answer already fails the tests of {wrong.grade_id}: wrong answers prove nothing"
     )
+    if isinstance(wrong, HandedOut):
+        try:
+            passed = kernel.points_kept_as_handed_out(wrong.grade_id)
+        finally:
+            kernel.restore(wrong.grade_id)
+        assert not passed, f"as handed out, {wrong.grade_id} keeps the points of {passed}"
+        return
     model_answer = kernel.nb.cells[solution].source
     try:
         failed = kernel.points_lost(wrong.grade_id, wrong.apply(model_answer))

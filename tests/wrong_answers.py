@@ -37,6 +37,18 @@ class WrongAnswer:
         return f"{self.lesson}-{self.grade_id}-{self.name.replace(' ', '_')}"
 
 
+@dataclass(frozen=True)
+class HandedOut:
+    """An exercise as handed out: its solution cell is nbgrader's stub."""
+
+    lesson: str
+    grade_id: str
+
+    @property
+    def id(self):
+        return f"{self.lesson}-{self.grade_id}-as_handed_out"
+
+
 def W(lesson, grade_id, name, right=None, wrong=None, *, source=None):
     return WrongAnswer(lesson, grade_id, name, None if source else (right, wrong), source)
 
