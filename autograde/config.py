@@ -97,6 +97,8 @@ c.GenerateFeedback.preprocessors = [
     "autograde.preprocessors.ExplainFailures",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# nbconvert's HTML exporter, with its templates compiled once per grading process.
+c.GenerateFeedback.exporter_class = "autograde.feedback_exporter.FeedbackExporter"
 """
 
 

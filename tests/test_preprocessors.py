@@ -83,3 +83,27 @@ def test_feedback_graded_outside_the_sandbox_says_so_at_the_top():
     )
     nb, _ = ExplainFailures().preprocess(sandboxed, {})
     assert len(nb.cells) == 1
+
+
+def test_feedback_exporters_of_one_process_compile_the_templates_once(monkeypatch):
+    from jinja2 import Environment
+    from nbconvert.exporters import HTMLExporter
+
+    from autograde.feedback_exporter import FeedbackExporter
+
+    nb = new_notebook(cells=[new_code_cell("double(2)", metadata=TEST)])
+    compiled = []
+    compile_template = Environment.compile
+
+    def counted(self, *args, **kwargs):
+        compiled.append(args[1] if len(args) > 1 else kwargs.get("name"))
+        return compile_template(self, *args, **kwargs)
+
+    monkeypatch.setattr(Environment, "compile", counted)
+    stock, _ = HTMLExporter().from_notebook_node(nb)
+    assert compiled, "nbconvert's own exporter compiles its templates"
+    first, _ = FeedbackExporter().from_notebook_node(nb)
+    compiled.clear()
+    second, _ = FeedbackExporter().from_notebook_node(nb)  # as nbgrader's next submission
+    assert compiled == []
+    assert second == first == stock  # the same page
