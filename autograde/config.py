@@ -249,7 +249,8 @@ def prepare_environment():
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     # nbgrader's gradebook queries trip SQLAlchemy warnings that say nothing to an instructor.
     warnings.filterwarnings("ignore", category=SAWarning)
-    # nbgrader runs the `alembic` command to create a gradebook: find the one beside us.
+    # nbgrader runs the `alembic` command (to upgrade a gradebook; to create one, see
+    # gradebook.alembic_head): find the one beside us.
     scripts = str(Path(sys.executable).parent)
     if scripts not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")

@@ -173,7 +173,7 @@ def local(tmp_path_factory):
     (base / "lessons").mkdir()
     nbformat.write(fixture_lesson(), base / "lessons" / NOTEBOOK)
     root = make_class(base / "course", base / "lessons")
-    outcomes = grade_course(root, jobs=2)
+    outcomes = grade_course(root, jobs=1)  # the reference: one grading process is enough
     cells, scores = grades(root)
     for student, (_, expected) in CLASS.items():
         assert scores[student] == (expected, 5), student  # the reference is right

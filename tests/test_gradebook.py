@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy import text
 
 from autograde import config, gradebook, pool
 from autograde.outcome import Outcome
@@ -122,3 +123,19 @@ def test_the_run_url_overrides_the_config_and_the_config_overrides_sqlite(tmp_pa
     )
     config.write_config(tmp_path)
     assert 'os.environ["GRADEBOOK_TEST_URL"]' in (tmp_path / "nbgrader_config.py").read_text()
+
+
+def test_a_new_gradebook_is_stamped_as_nbgrader_stamps_it_without_starting_a_process(
+    tmp_path, monkeypatch
+):
+    config.prepare_environment()  # the `alembic` command beside this Python, for nbgrader's way
+    assert gradebook.alembic_head() == gradebook.NBGRADERS_ALEMBIC_VERSION()
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args[0]}")
+
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url) as book:
+        stamped = book.db.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert stamped == gradebook.alembic_head()
