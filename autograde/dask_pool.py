@@ -7,8 +7,8 @@ folder; each task carries what grading needs and brings back what the folder kee
 - to the worker: the submission's files, and once per assignment (a task of its own that
   the grading tasks depend on, so a worker fetches it once) the source notebooks, the
   course config (without its gradebook URL), the due date and the grading options;
-- on the worker (`grade_on_worker`): a course folder of its own (a *staging* folder, kept
-  from task to task) with a throw-away SQLite gradebook made from the source by nbgrader's
+- on the worker (`dask_worker.grade_on_worker`): a course folder of its own (a *staging*
+  folder, kept from task to task) with a throw-away SQLite gradebook made from the source by nbgrader's
   `generate_assignment`, and a grading worker process on it (`pool.Worker`, the very
   process the local pool runs: same sandbox, limits, preprocessors, warm kernels, hard
   limit), which autogrades the submission and writes its feedback;
@@ -23,26 +23,16 @@ makes Dask run the task again elsewhere, and only the result that comes back is 
 """
 
 import ast
-import atexit
 import hashlib
-import os
 import pickle
-import shutil
-import tempfile
-import threading
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 from . import config, course, gradebook
+from .dask_worker import carried, grade_on_worker, read_folder, write_folder
 from .outcome import REFUSED, Failure, Kind, Outcome
 
 CONNECT_TIMEOUT = 30  # seconds to reach the scheduler
-
-
-def carried(value):
-    """A task whose result is its argument: data the scheduler can always recompute."""
-    return value
 
 
 def config_lines(course_config):
@@ -214,119 +204,3 @@ class DaskPool:
         finally:
             claimed.close()
         return Outcome(student, assignment, failures=failures)
-
-
-def read_folder(folder):
-    """{relative path: bytes} of every file under `folder` (never following a link)."""
-    files = {}
-    for parent, _, names in os.walk(folder):
-        for name in names:
-            path = Path(parent) / name
-            if not path.is_symlink():
-                files[str(path.relative_to(folder))] = path.read_bytes()
-    return files
-
-
-def write_folder(folder, files):
-    """Make `folder` hold exactly `files` ({relative path: bytes}); nothing outside it."""
-    if folder.exists():
-        shutil.rmtree(folder)
-    for relative, content in files.items():
-        path = Path(relative)
-        if path.is_absolute() or ".." in path.parts:
-            continue
-        (folder / path).parent.mkdir(parents=True, exist_ok=True)
-        (folder / path).write_bytes(content)
-
-
-# The worker's side. Each Dask worker process keeps staging folders, one per task running
-# at once (--nthreads), each with its grading process and warm kernels, from task to task.
-_IDLE, _LOCK = {}, threading.Lock()
-
-
-class Staging:
-    """A course folder of this worker's own, with a throw-away gradebook and a grading process."""
-
-    def __init__(self, bundle):
-        self.root = Path(tempfile.mkdtemp(prefix="autograde-staging-"))
-        gradebook_url = f"sqlite:///{self.root / 'gradebook.db'}"
-        text = bundle["config"] + f"\nc.CourseDirectory.db_url = {gradebook_url!r}\n"
-        (self.root / "nbgrader_config.py").write_text(text)
-        self.options, self.prepared, self.worker = bundle["options"], {}, None
-
-    def prepare(self, bundle):
-        """The assignment's source notebooks in place, and in the gradebook (once per version)."""
-        assignment = bundle["assignment"]
-        if self.prepared.get(assignment) == bundle["digest"]:
-            return
-        write_folder(self.root / "source" / assignment, bundle["sources"])
-        api = config.open_api(self.root)
-        result = api.generate_assignment(assignment, force=True, create=True)
-        if not result["success"]:
-            raise RuntimeError(f"generate_assignment failed on the worker: {result.get('log')}")
-        with gradebook.opened(api.coursedir.db_url, api.coursedir.course_id) as book:
-            book.update_or_create_assignment(assignment, duedate=bundle["duedate"])
-        self.prepared[assignment] = bundle["digest"]
-
-    def grade(self, student, assignment, files, extension):
-        from .pool import Worker
-
-        for kind in ("submitted", "autograded", "feedback"):
-            shutil.rmtree(self.root / kind / student / assignment, ignore_errors=True)
-        write_folder(self.root / "submitted" / student / assignment, files)
-        api = config.open_api(self.root)
-        with gradebook.opened(api.coursedir.db_url, api.coursedir.course_id) as book:
-            book.update_or_create_student(student)
-            submission = book.update_or_create_submission(assignment, student)
-            submission.extension = timedelta(seconds=extension) if extension else None
-            book.db.commit()
-        if self.worker is None or not self.worker.alive:
-            self.worker = Worker(
-                self.root,
-                self.options["cell_timeout"],
-                force=True,  # whether to grade again is the instructor's decision, made there
-                no_sandbox=self.options["no_sandbox"],
-            )
-        outcome = self.worker.grade(student, assignment, self.options["hard_limit"])
-        result = {"failures": [f.to_dict() for f in outcome.failures]}
-        for kind in ("autograded", "feedback"):
-            result[kind] = read_folder(self.root / kind / student / assignment)
-        for kind in ("submitted", "autograded", "feedback"):
-            shutil.rmtree(self.root / kind / student / assignment, ignore_errors=True)
-        return result
-
-    def close(self):
-        if self.worker is not None:
-            self.worker.close()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-def grade_on_worker(bundle, student, assignment, files, extension):
-    """The Dask task: grade one submission in a staging folder; failures and the two folders."""
-    config.prepare_environment()
-    key = hashlib.sha256((bundle["config"] + repr(sorted(bundle["options"].items()))).encode())
-    key = key.hexdigest()
-    with _LOCK:
-        idle = _IDLE.setdefault(key, [])
-        staging = idle.pop() if idle else None
-    try:
-        if staging is None:
-            staging = Staging(bundle)
-        staging.prepare(bundle)
-        return staging.grade(student, assignment, files, extension)
-    except Exception as error:  # a failure of this submission's grading, not of the task
-        failure = Failure(Kind.GRADER_ERROR, detail=f"{type(error).__name__}: {error}")
-        return {"failures": [failure.to_dict()], "autograded": {}, "feedback": {}}
-    finally:
-        if staging is not None:
-            with _LOCK:
-                _IDLE[key].append(staging)
-
-
-@atexit.register
-def _close_stagings():
-    with _LOCK:
-        for idle in _IDLE.values():
-            for staging in idle:
-                staging.close()
-        _IDLE.clear()

@@ -190,11 +190,25 @@ def test_the_preload_turns_off_dasks_profiler_and_imports_the_grader(cluster):
     from distributed import Client
 
     def facts(dask_worker):
-        return "profile" in dask_worker.periodic_callbacks, "autograde.dask_pool" in sys.modules
+        return "profile" in dask_worker.periodic_callbacks, "autograde.pool" in sys.modules
 
     with Client(cluster.address, timeout=60) as client:
         seen = client.run(facts)  # before any task: what the preload did at the worker's start
     assert list(seen.values()) == [(False, True)] * 2
+
+
+def test_the_module_the_tasks_name_imports_no_grader():
+    # The scheduler imports it to unpickle a task: nbgrader there made each run 2.5 s slower.
+    check = (
+        "import sys, autograde.dask_worker; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'nbgrader', 'tensorflow'}))"
+    )
+    run = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert run.stdout == "[]\n", run.stdout + run.stderr
+    from autograde import dask_pool  # and the tasks it submits name functions of that module
+
+    for task in (dask_pool.carried, dask_pool.grade_on_worker):
+        assert task.__module__ == "autograde.dask_worker"
 
 
 def test_a_class_graded_on_the_cluster_scores_exactly_as_locally(local, cluster, tmp_path):
