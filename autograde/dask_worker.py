@@ -36,6 +36,12 @@ from .outcome import Failure, Kind
 dask.config.set({"distributed.worker.profile.enabled": False})
 
 
+def worker_arguments(scheduler, threads):
+    """The `dask worker` arguments of a grading worker, as the README's commands give them."""
+    threads = ["--nthreads", str(threads)]
+    return ["worker", scheduler, *threads, "--memory-limit", "0", "--preload", __name__]
+
+
 def dask_setup(worker):
     """Called by Dask once the worker has started: import the grader now."""
     from . import config, gradebook, pool  # noqa: F401  (their import is the point)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autograde import config, course, demo  # noqa: E402
+from autograde import config, course, dask_worker, demo  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -89,17 +89,7 @@ def start_cluster(folder, workers):
         *[
             (
                 f"worker{n}",
-                [
-                    "worker",
-                    address,
-                    "--nthreads",
-                    "1",
-                    "--no-nanny",
-                    "--memory-limit",
-                    "0",
-                    "--preload",
-                    "autograde.dask_worker",
-                ],
+                [*dask_worker.worker_arguments(address, 1), "--no-nanny"],
             )
             for n in range(workers)
         ],

@@ -21,7 +21,7 @@ import pytest
 from fixture_assignment import AID, NOTEBOOK, answered, fixture_lesson
 from nbgrader.api import Gradebook
 
-from autograde import config, course
+from autograde import config, course, dask_worker
 from autograde.grading import grade_course
 
 BIN = Path(sys.executable).parent
@@ -57,17 +57,7 @@ class Cluster:
         self.workers = [
             self._start(
                 f"worker{n}",
-                [
-                    "worker",
-                    self.address,
-                    "--nthreads",
-                    "1",
-                    "--no-nanny",
-                    "--memory-limit",
-                    "0",
-                    "--preload",
-                    "autograde.dask_worker",  # as the README says to start them
-                ],
+                [*dask_worker.worker_arguments(self.address, 1), "--no-nanny"],
                 local_directory=True,
             )
             for n in range(workers)
