@@ -8,10 +8,10 @@ folder; each task carries what grading needs and brings back what the folder kee
   the grading tasks depend on, so a worker fetches it once) the source notebooks, the
   course config (without its gradebook URL), the due date and the grading options;
 - on the worker (`dask_worker.grade_on_worker`): a course folder of its own (a *staging*
-  folder, kept from task to task) with a throw-away SQLite gradebook made from the source by nbgrader's
-  `generate_assignment`, and a grading worker process on it (`pool.Worker`, the very
-  process the local pool runs: same sandbox, limits, preprocessors, warm kernels, hard
-  limit), which autogrades the submission and writes its feedback;
+  folder, kept from task to task) with a throw-away SQLite gradebook made from the source
+  by nbgrader's `generate_assignment`, and a grading worker process on it (`pool.Worker`,
+  the very process the local pool runs: same sandbox, limits, preprocessors, warm kernels,
+  hard limit), which autogrades the submission and writes its feedback;
 - back: the failures, the autograded folder and the feedback folder, as bytes.
 
 The instructor's side then writes, one submission at a time and under the submission's

@@ -72,9 +72,10 @@ class OneFileOneWorker(LoadScopeScheduling):
     A test file's tests stay on one worker, so its module fixtures (a graded course, a
     PostgreSQL server) are made once. The browser's Run Alls of the lessons as handed out
     are a scope of their own: each half of test_browser is about as long as the longest
-    other file, and the worker that takes it starts a JupyterLab of its own. (xdist's own `--dist loadgroup` cannot do this under pytest 9: the
-    group it appends to a test's id is no longer read, so every file was split between the
-    workers and its fixtures made twice.)
+    other file, and the worker that takes it starts a JupyterLab of its own. (xdist's own
+    `--dist loadgroup` cannot do this under pytest 9: the group it appends to a test's id
+    is no longer read, so every file was split between the workers and its fixtures made
+    twice.)
     """
 
     def _split_scope(self, nodeid):
