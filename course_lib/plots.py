@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 FROZEN_COLOR = "#9aa5b1"  # grey: bit-identical to the start
 MOVED_COLOR = "#e8833a"  # orange: differs from the start
@@ -21,6 +21,39 @@ def _label(track):
     return f"{'! ' if surprise else ''}{track.name} ({flag}): {track.verdict}", surprise
 
 
+# The picture's layout, in inches, worked out from the number of variables and the
+# length of their names instead of by matplotlib's constrained layout: measuring every
+# label to place the axes doubled the time of drawing a plot, and a lesson draws a dozen.
+WIDTH = 9.0
+CHAR = 0.07  # width of a character of the 8-point labels, in inches, generously
+LEGEND_ROW = 0.17  # height of one 8-point line of the legend under the top axes
+RIGHT = 2.2  # room for the strip's legend, right of the axes
+
+
+def _layout(tracks):
+    """The figure's height in inches; the top and strip axes' [left, bottom, width, height]
+    and the top-left corner of the legend under the top axes, in figure fractions."""
+    rows = len(tracks)
+    left = max(1.0, 0.25 + CHAR * max(len(t.name) for t in tracks))
+    strip = 0.3 + 0.2 * rows  # one row of the strip per variable
+    top = 1.8 + 0.15 * rows
+    below_strip, under_top, legend, above_top = 0.45, 0.45, 0.1 + LEGEND_ROW * rows, 0.35
+    height = below_strip + strip + 0.2 + legend + under_top + top + above_top
+    width = WIDTH - left - RIGHT
+    top_bottom = height - above_top - top
+    boxes = ([left, top_bottom, width, top], [left, below_strip, width, strip])
+    return (
+        height,
+        [[x / WIDTH, y / height, w / WIDTH, h / height] for x, y, w, h in boxes],
+        (left / WIDTH, (top_bottom - under_top) / height),
+    )
+
+
+def _distance_label(value, _position):
+    """Tick labels as plain text (1e-04), not mathtext, which costs a parse per label."""
+    return "0" if value == 0 else f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e+")
+
+
 def plot_trajectory(trajectory, title="What training did to each variable"):
     """Distance from the initial value per step, and a frozen/moved strip per variable.
 
@@ -32,13 +65,9 @@ def plot_trajectory(trajectory, title="What training did to each variable"):
     """
     tracks = trajectory.tracks
     steps = np.asarray(trajectory.steps)
-    fig, (top, strip) = plt.subplots(
-        2,
-        1,
-        figsize=(9, 3.6 + 0.55 * len(tracks)),
-        gridspec_kw={"height_ratios": [3 + 0.2 * len(tracks), 0.4 + 0.25 * len(tracks)]},
-        constrained_layout=True,
-    )
+    height, (top_box, strip_box), legend_corner = _layout(tracks)
+    fig = plt.figure(figsize=(WIDTH, height))
+    top, strip = fig.add_axes(top_box), fig.add_axes(strip_box)
     for i, track in enumerate(tracks):
         label, surprise = _label(track)
         if track.frozen:
@@ -49,13 +78,21 @@ def plot_trajectory(trajectory, title="What training did to each variable"):
             color = SURPRISE_COLOR
         top.plot(steps, track.distance, linestyle=style, linewidth=width, color=color, label=label)
     top.set_yscale("symlog", linthresh=1e-6)
+    top.yaxis.set_major_formatter(FuncFormatter(_distance_label))
     top.set_xlabel("step")
     top.xaxis.set_major_locator(MaxNLocator(integer=True))
     top.set_ylabel("distance from initial value")
     top.set_title(title)
     top.grid(alpha=0.3)
     # Below the axes, so the verdicts never cover a line.
-    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.22), frameon=False)
+    top.legend(
+        fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=legend_corner,
+        bbox_transform=fig.transFigure,
+        frameon=False,
+        borderaxespad=0,
+    )
 
     changed = np.array([[not same for same in t.identical] for t in tracks], dtype=float)
     strip.imshow(

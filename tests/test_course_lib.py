@@ -7,6 +7,7 @@ import matplotlib
 import numpy as np
 import pytest
 import tensorflow as tf
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 import course_lib as cl
 
@@ -527,6 +528,41 @@ def test_plot_styles_frozen_variables_apart_from_trained_ones():
     moved = lines[3]
     assert frozen.get_color() == cl.plots.FROZEN_COLOR and frozen.get_linestyle() == "--"
     assert moved.get_linestyle() == "-" and moved.get_color() != cl.plots.FROZEN_COLOR
+
+
+@pytest.mark.parametrize("count, name_length", [(1, 1), (4, 24), (14, 40)])
+def test_plot_layout_keeps_every_label_inside_the_picture_and_off_the_axes(count, name_length):
+    # The layout is worked out by hand (course_lib/plots.py), not by matplotlib's
+    # constrained layout: nothing may fall off the picture or run into the other axes.
+    variables = [
+        tf.Variable(float(i), name=f"v{i:02d}".ljust(name_length, "x")) for i in range(count)
+    ]
+    record = cl.Trajectory(variables)
+    variables[0].assign_add(1.0)
+    record.record()
+    fig = cl.plot_trajectory(record, title="A title as long as the lessons' longest ones")
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)  # places the legends
+    picture = fig.bbox
+    top, strip = fig.axes
+    legend, strip_legend = top.get_legend(), strip.get_legend()
+    drawn = {  # tight boxes hold what is drawn: ticks, tick labels, axis labels, title
+        "top axes": top.get_tightbbox(renderer),
+        "strip": strip.get_tightbbox(renderer),
+        "legend": legend.get_window_extent(renderer),
+        "strip's legend": strip_legend.get_window_extent(renderer),
+    }
+    for what, box in drawn.items():
+        assert picture.contains(box.x0, box.y0) and picture.contains(box.x1, box.y1), (
+            f"the {what} falls off the picture: {box} not in {picture}"
+        )
+    under_top = legend.get_window_extent(renderer)
+    assert not under_top.overlaps(strip.get_tightbbox(renderer)), "legend runs into the strip"
+    assert not under_top.overlaps(top.xaxis.label.get_window_extent(renderer))
+    assert under_top.y1 < top.get_window_extent(renderer).y0
+    assert strip_legend.get_window_extent(renderer).x0 >= strip.get_window_extent(renderer).x1
+    for label in strip.get_yticklabels():  # the variables' names, left of the strip
+        assert label.get_window_extent(renderer).x1 <= strip.get_window_extent(renderer).x0
 
 
 def test_audit_finds_a_model_whose_only_variable_keras_ignores():
