@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/lessons.py          # every lesson, best and worst of 3 runs
     .venv/bin/python benchmarks/lessons.py 5 04     # lessons starting 04, 5 runs
     .venv/bin/python benchmarks/lessons.py --cells  # and where each lesson's seconds go
+    CELLS=40 .venv/bin/python benchmarks/lessons.py 1 03 --cells  # its 40 slowest cells
 
 Each lesson runs in a fresh kernel, as a student's Run All would (kernel start and the
 TensorFlow import included). Prints seconds per lesson; asserts nothing.
@@ -64,7 +65,7 @@ if __name__ == "__main__":
         slowest = [] if show_cells else None
         best, worst = seconds_to_run(lesson, repeats, slowest)
         print(f"{lesson.stem:<45} {best:5.1f} s  (worst {worst:5.1f} s)")
-        for seconds, source in (slowest or [])[:6]:
+        for seconds, source in (slowest or [])[: int(os.environ.get("CELLS", 6))]:
             first = source.strip().splitlines()[0][:60] if source.strip() else ""
             print(f"    {seconds:5.2f} s  {first}")
         if slowest:
