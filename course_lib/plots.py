@@ -1,6 +1,7 @@
 """One picture of a training run: which variables moved and which stayed frozen."""
 
 import io
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,21 +24,23 @@ def _label(track):
 
 # The picture's layout, in inches, worked out from the number of variables and the
 # length of their names instead of by matplotlib's constrained layout: measuring every
-# label to place the axes doubled the time of drawing a plot, and a lesson draws a dozen.
+# label to place the axes doubled the time of drawing a plot, and a lesson draws up to ten.
 WIDTH = 9.0
 CHAR = 0.07  # width of a character of the 8-point labels, in inches, generously
 LEGEND_ROW = 0.17  # height of one 8-point line of the legend under the top axes
 RIGHT = 2.2  # room for the strip's legend, right of the axes
+TITLE_LINE, TITLE_CHARS = 0.22, 64  # a line of the title: its height, and at most this long
 
 
-def _layout(tracks):
+def _layout(tracks, title_lines):
     """The figure's height in inches; the top and strip axes' [left, bottom, width, height]
     and the top-left corner of the legend under the top axes, in figure fractions."""
     rows = len(tracks)
     left = max(1.0, 0.25 + CHAR * max(len(t.name) for t in tracks))
     strip = 0.3 + 0.2 * rows  # one row of the strip per variable
     top = 1.8 + 0.15 * rows
-    below_strip, under_top, legend, above_top = 0.45, 0.45, 0.1 + LEGEND_ROW * rows, 0.35
+    below_strip, under_top, legend = 0.45, 0.45, 0.1 + LEGEND_ROW * rows
+    above_top = 0.15 + TITLE_LINE * title_lines
     height = below_strip + strip + 0.2 + legend + under_top + top + above_top
     width = WIDTH - left - RIGHT
     top_bottom = height - above_top - top
@@ -65,7 +68,8 @@ def plot_trajectory(trajectory, title="What training did to each variable"):
     """
     tracks = trajectory.tracks
     steps = np.asarray(trajectory.steps)
-    height, (top_box, strip_box), legend_corner = _layout(tracks)
+    title = "\n".join(textwrap.wrap(title, TITLE_CHARS)) or title
+    height, (top_box, strip_box), legend_corner = _layout(tracks, title.count("\n") + 1)
     fig = plt.figure(figsize=(WIDTH, height))
     top, strip = fig.add_axes(top_box), fig.add_axes(strip_box)
     for i, track in enumerate(tracks):

@@ -578,7 +578,12 @@ def test_plot_layout_keeps_every_label_inside_the_picture_and_off_the_axes(count
     record = cl.Trajectory(variables)
     variables[0].assign_add(1.0)
     record.record()
-    fig = cl.plot_trajectory(record, title="A title as long as the lessons' longest ones")
+    # The longest title a lesson gives (lesson 04), wrapped onto a second line.
+    title = (
+        "Exercise 3: conv1 and BN's statistics frozen; "
+        "gamma, beta, conv2, conv3 and the head trained"
+    )
+    fig = cl.plot_trajectory(record, title=title)
     renderer = FigureCanvasAgg(fig).get_renderer()
     fig.draw(renderer)  # places the legends
     picture = fig.bbox
