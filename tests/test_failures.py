@@ -7,16 +7,20 @@ pipe (JSON), the cell metadata LimitedExecute writes, the summary and ExplainFai
 
 import json
 import logging
+import time
+from pathlib import Path
 
 import nbformat
 import pytest
+from fixture_assignment import AID, NOTEBOOK, answered, fixture_lesson
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from autograde import config, course
 from autograde.outcome import CONSEQUENCES, Failure, Kind, Outcome, failure_of, record_failure
 from autograde.pool import Worker
 from autograde.preprocessors import ExplainFailures
-from autograde.sandbox.warm_client import WarmKernelError
+from autograde.sandbox.bwrap import socket_home
+from autograde.sandbox.warm_client import WarmKernelError, slot_prefix
 from autograde.worker import grade_one
 
 # One failure of each kind, as the place that detects it records it, and the words the
@@ -205,6 +209,31 @@ def test_a_worker_past_the_hard_limit_is_stopped_by_force(tmp_path):
     outcome = worker.grade("ada", "lesson00", hard_limit=0.5)  # it is still starting up
     assert outcome.failures == [Failure(Kind.STOPPED_BY_FORCE, detail="0.5")]
     assert not worker.alive
+
+
+@pytest.mark.sandbox
+def test_a_worker_killed_while_its_kernel_runs_leaves_no_warm_slot_behind(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(fixture_lesson(), lessons / NOTEBOOK)
+    root = tmp_path / "course"
+    course.init_course(root, lessons_dir=lessons)
+    release = nbformat.read(root / "release" / AID / NOTEBOOK, as_version=4)
+    (root / "submitted" / "ada" / AID).mkdir(parents=True)
+    sleeper = answered(release, double="import time\ntime.sleep(10**6)")
+    nbformat.write(sleeper, root / "submitted" / "ada" / AID / NOTEBOOK)
+    worker = Worker(root)
+    slots = lambda: list(Path(socket_home()).glob(slot_prefix(worker.process.pid) + "*"))  # noqa: E731
+    try:
+        worker.process.stdin.write(json.dumps(["ada", AID]) + "\n")  # what grade() sends
+        worker.process.stdin.flush()
+        deadline = time.monotonic() + 120
+        while not slots() and time.monotonic() < deadline:  # its warm process has started
+            time.sleep(0.2)
+        assert slots(), "the worker made no warm slot: nothing to check"
+    finally:
+        worker.kill()  # what grade() does past the hard limit: no atexit runs in the worker
+    assert not worker.alive and slots() == []
 
 
 def test_a_students_own_cell_where_the_kernel_died_gets_a_box_too():

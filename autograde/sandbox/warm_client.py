@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 from .. import config
 from .bwrap import SandboxError, bwrap_path, outside_env, sandbox_command, socket_home
@@ -194,6 +195,21 @@ class ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
+def slot_prefix(pid):
+    """The start of the name of each warm slot grading process `pid` makes.
+
+    A process killed outright (past its hard limit, say) cannot delete its slots; named
+    after it, they can be found and deleted by the process that killed it.
+    """
+    return f"autograde-warm-{pid}-"
+
+
+def remove_slots_of(pid):
+    """Delete what is left of the warm slots of grading process `pid`, which has ended."""
+    for slot in Path(socket_home()).glob(slot_prefix(pid) + "*"):
+        shutil.rmtree(slot, ignore_errors=True)
+
+
 class WarmPool:
     """The warm processes of one grading process; each serves one kernel manager at a time.
 
@@ -216,7 +232,7 @@ class WarmPool:
                 elif not warm.taken and warm.hidden_paths == list(hidden_paths):
                     warm.taken = True
                     return warm
-            slot = tempfile.mkdtemp(prefix="autograde-warm-", dir=socket_home())
+            slot = tempfile.mkdtemp(prefix=slot_prefix(os.getpid()), dir=socket_home())
             command = sandbox_command(bwrap_path(), hidden_paths, ["--bind", slot, slot], tmp_bytes)
             # Its own PID namespace: the warm process can then kill all a kernel left behind.
             command += ["--unshare-pid", "--die-with-parent"]
