@@ -23,8 +23,8 @@ def _label(track):
 
 
 # The picture's layout, in inches, worked out from the number of variables and the
-# length of their names instead of by matplotlib's constrained layout: measuring every
-# label to place the axes doubled the time of drawing a plot, and a lesson draws up to ten.
+# length of their names instead of by matplotlib's constrained layout, which measures
+# every label in an extra drawing pass: a lesson draws up to ten plots.
 WIDTH = 9.0
 CHAR = 0.07  # width of a character of the 8-point labels, in inches, generously
 LEGEND_ROW = 0.17  # height of one 8-point line of the legend under the top axes
@@ -53,7 +53,7 @@ def _layout(tracks, title_lines):
 
 
 def _distance_label(value, _position):
-    """Tick labels as plain text (1e-04), not mathtext, which costs a parse per label."""
+    """Tick labels as plain text (1e-4), not mathtext, which costs a parse per label."""
     return "0" if value == 0 else f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e+")
 
 
