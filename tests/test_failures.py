@@ -223,7 +223,10 @@ def test_a_worker_killed_while_its_kernel_runs_leaves_no_warm_slot_behind(tmp_pa
     sleeper = answered(release, double="import time\ntime.sleep(10**6)")
     nbformat.write(sleeper, root / "submitted" / "ada" / AID / NOTEBOOK)
     worker = Worker(root)
-    slots = lambda: list(Path(socket_home()).glob(slot_prefix(worker.process.pid) + "*"))  # noqa: E731
+
+    def slots():
+        return list(Path(socket_home()).glob(slot_prefix(worker.process.pid) + "*"))
+
     try:
         worker.process.stdin.write(json.dumps(["ada", AID]) + "\n")  # what grade() sends
         worker.process.stdin.flush()
