@@ -170,9 +170,8 @@ def test_fit_with_the_callback_traces_its_step_once_and_trains_exactly_as_withou
     def slot_names(model):  # without the optimizer's own name, which Keras numbers
         return [v.path.split("/", 1)[1] for v in model.optimizer.variables]
 
-    assert slot_names(recorded) == slot_names(
-        plain
-    )  # the same slots, for the trainable variables only
+    # The same slots, for the trainable variables only.
+    assert slot_names(recorded) == slot_names(plain)
     for a, b in zip(plain.weights + plain.optimizer.variables,
                     recorded.weights + recorded.optimizer.variables, strict=True):  # fmt: skip
         cl.assert_bit_identical(b, a.numpy(), a.path)
