@@ -1,6 +1,8 @@
 """course_lib against plain TensorFlow and Keras: recording, checks, audit, plots."""
 
+import base64
 import logging
+import struct
 
 import keras
 import matplotlib
@@ -639,6 +641,29 @@ def test_show_puts_a_png_into_the_notebook_output():
     finally:
         InteractiveShell.clear_instance()
     assert shown and shown[0]["image/png"][:4] in (b"\x89PNG", "iVBO")
+
+
+def test_display_of_a_plot_shows_the_uncropped_png_that_show_makes():
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+    from IPython.display import display
+
+    shell = InteractiveShell.instance()
+    shown = []
+    shell.display_pub.publish = lambda data, **kwargs: shown.append(data)
+    fig = cl.plot_trajectory(moved_at_step_two())
+    try:
+        # How a notebook shows any other figure: drawn twice, to crop it.
+        select_figure_formats(shell, {"png"}, bbox_inches="tight")
+        display(fig)
+    finally:
+        InteractiveShell.clear_instance()
+    (data,) = shown
+    png = data["image/png"]
+    png = base64.b64decode(png) if isinstance(png, str) else png
+    assert png == fig.png()
+    width, height = struct.unpack(">II", png[16:24])  # the PNG's header
+    assert (width, height) == (900, round(fig.get_figheight() * 100))
 
 
 def test_every_k_steps_summarises_only_those_steps():
