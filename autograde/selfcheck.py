@@ -5,9 +5,12 @@ the way nbgrader does (`nbgrader.utils.determine_grade`), and writes an HTML pag
 with the trajectory plots next to the notebook.
 """
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import determine_grade
@@ -26,6 +29,25 @@ class CheckResult:
     @property
     def ok(self):
         return bool(self.passed) and not self.failed
+
+
+class UnixSocketKernelManager(AsyncKernelManager):
+    """The self-check's kernel, reached over Unix sockets in a folder of its own.
+
+    Over jupyter_client's default, TCP on localhost, ipykernel 7 prints a warning about
+    unencrypted traffic into the student's terminal.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.transport = "ipc"
+        self._socket_dir = tempfile.mkdtemp(prefix="autograde-check-")
+        self.ip = str(Path(self._socket_dir) / "kernel")
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
 def read_notebook(path):
@@ -53,7 +75,9 @@ def check_notebook(
     path = Path(path).resolve()
     nb = read_notebook(path) if nb is None else nb
     resources = {"metadata": {"path": str(path.parent)}}
-    nb, resources = Execute(timeout=cell_timeout).preprocess(nb, resources)
+    nb, resources = Execute(
+        timeout=cell_timeout, kernel_manager_class=UnixSocketKernelManager
+    ).preprocess(nb, resources)
     nb, resources = StderrCostsNoPoints().preprocess(nb, resources)
     passed, failed = [], []
     for cell in nb.cells:

@@ -216,6 +216,7 @@ def test_check_passes_a_correct_notebook_and_fails_a_blank_one(tmp_path):
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert " 0 failed" in ok.stdout
+    assert ok.stderr == ""  # no kernel's warning in the student's terminal
     bad = subprocess.run(
         [sys.executable, "-m", "autograde", "check", str(blank)], capture_output=True, text=True
     )
