@@ -239,6 +239,34 @@ def test_a_worker_killed_while_its_kernel_runs_leaves_no_warm_slot_behind(tmp_pa
     assert not worker.alive and slots() == []
 
 
+@pytest.mark.sandbox
+def test_a_worker_that_ends_stops_its_warm_process_and_deletes_its_slot_itself(tmp_path):
+    # A worker ends with os._exit, without the interpreter's teardown, once its exit
+    # handlers have run: they must still stop its warm process and delete its slot, with
+    # no help from the pool's clean-up (Worker.close).
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(fixture_lesson(), lessons / NOTEBOOK)
+    root = tmp_path / "course"
+    course.init_course(root, lessons_dir=lessons)
+    release = nbformat.read(root / "release" / AID / NOTEBOOK, as_version=4)
+    (root / "submitted" / "ada" / AID).mkdir(parents=True)
+    nbformat.write(answered(release), root / "submitted" / "ada" / AID / NOTEBOOK)
+    worker = Worker(root)
+
+    def slots():
+        return list(Path(socket_home()).glob(slot_prefix(worker.process.pid) + "*"))
+
+    try:
+        assert worker.grade("ada", AID, hard_limit=300).failures == []
+        assert slots(), "the worker made no warm slot: nothing to check"
+        worker.process.stdin.close()  # no more submissions: the worker ends
+        assert worker.process.wait(timeout=60) == 0
+        assert slots() == []
+    finally:
+        worker.close()
+
+
 def test_a_students_own_cell_where_the_kernel_died_gets_a_box_too():
     cell = new_code_cell("import os\nos._exit(1)", metadata={"nbgrader": {"solution": True}})
     cell.outputs = [new_output("error", ename="DeadKernelError", evalue="died", traceback=[])]

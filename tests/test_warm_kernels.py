@@ -137,6 +137,25 @@ def test_the_warm_process_refuses_to_run_outside_a_pid_namespace_of_its_own():
     process.stderr.close()
 
 
+def test_the_warm_process_imports_nothing_of_the_grader():
+    # It starts as `python -m autograde.sandbox.warm_server`, so it imports the packages
+    # around it first: what they import, every warm process and every kernel forked from it
+    # pays for (nbgrader and jupyter_client: 2.8 s of CPU).
+    code = (
+        "import sys, autograde.sandbox.warm_server; "
+        "print([m for m in ('nbgrader', 'jupyter_client', 'nbformat', 'sqlalchemy') "
+        "if m in sys.modules])"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout.strip() == "[]", run.stdout + run.stderr
+    # The grader still finds its kernel manager where the course's config names it.
+    from autograde import sandbox
+
+    assert sandbox.SandboxedKernelManager.__name__ == "SandboxedKernelManager"
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        sandbox.nothing  # noqa: B018
+
+
 # Warm kernels are forked, one after another, from one process per
 # worker. These students are graded in this order by a single worker: nothing the ones
 # before may leak into the ones after.
