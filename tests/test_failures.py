@@ -211,8 +211,8 @@ def test_a_worker_past_the_hard_limit_is_stopped_by_force(tmp_path):
     assert not worker.alive
 
 
-@pytest.mark.sandbox
-def test_a_worker_killed_while_its_kernel_runs_leaves_no_warm_slot_behind(tmp_path):
+def course_with_ada(tmp_path, **answers):
+    """A fixture course in which ada has handed in the fixture with `answers` (grade id -> code)."""
     lessons = tmp_path / "lessons"
     lessons.mkdir()
     nbformat.write(fixture_lesson(), lessons / NOTEBOOK)
@@ -220,23 +220,27 @@ def test_a_worker_killed_while_its_kernel_runs_leaves_no_warm_slot_behind(tmp_pa
     course.init_course(root, lessons_dir=lessons)
     release = nbformat.read(root / "release" / AID / NOTEBOOK, as_version=4)
     (root / "submitted" / "ada" / AID).mkdir(parents=True)
-    sleeper = answered(release, double="import time\ntime.sleep(10**6)")
-    nbformat.write(sleeper, root / "submitted" / "ada" / AID / NOTEBOOK)
-    worker = Worker(root)
+    nbformat.write(answered(release, **answers), root / "submitted" / "ada" / AID / NOTEBOOK)
+    return root
 
-    def slots():
-        return list(Path(socket_home()).glob(slot_prefix(worker.process.pid) + "*"))
 
+def warm_slots_of(worker):
+    return list(Path(socket_home()).glob(slot_prefix(worker.process.pid) + "*"))
+
+
+@pytest.mark.sandbox
+def test_a_worker_killed_while_its_kernel_runs_leaves_no_warm_slot_behind(tmp_path):
+    worker = Worker(course_with_ada(tmp_path, double="import time\ntime.sleep(10**6)"))
     try:
         worker.process.stdin.write(json.dumps(["ada", AID]) + "\n")  # what grade() sends
         worker.process.stdin.flush()
         deadline = time.monotonic() + 120
-        while not slots() and time.monotonic() < deadline:  # its warm process has started
-            time.sleep(0.2)
-        assert slots(), "the worker made no warm slot: nothing to check"
+        while not warm_slots_of(worker) and time.monotonic() < deadline:
+            time.sleep(0.2)  # until its warm process has started
+        assert warm_slots_of(worker), "the worker made no warm slot: nothing to check"
     finally:
         worker.kill()  # what grade() does past the hard limit: no atexit runs in the worker
-    assert not worker.alive and slots() == []
+    assert not worker.alive and warm_slots_of(worker) == []
 
 
 @pytest.mark.sandbox
@@ -244,25 +248,13 @@ def test_a_worker_that_ends_stops_its_warm_process_and_deletes_its_slot_itself(t
     # A worker ends with os._exit, without the interpreter's teardown, once its exit
     # handlers have run: they must still stop its warm process and delete its slot, with
     # no help from the pool's clean-up (Worker.close).
-    lessons = tmp_path / "lessons"
-    lessons.mkdir()
-    nbformat.write(fixture_lesson(), lessons / NOTEBOOK)
-    root = tmp_path / "course"
-    course.init_course(root, lessons_dir=lessons)
-    release = nbformat.read(root / "release" / AID / NOTEBOOK, as_version=4)
-    (root / "submitted" / "ada" / AID).mkdir(parents=True)
-    nbformat.write(answered(release), root / "submitted" / "ada" / AID / NOTEBOOK)
-    worker = Worker(root)
-
-    def slots():
-        return list(Path(socket_home()).glob(slot_prefix(worker.process.pid) + "*"))
-
+    worker = Worker(course_with_ada(tmp_path))
     try:
         assert worker.grade("ada", AID, hard_limit=300).failures == []
-        assert slots(), "the worker made no warm slot: nothing to check"
+        assert warm_slots_of(worker), "the worker made no warm slot: nothing to check"
         worker.process.stdin.close()  # no more submissions: the worker ends
         assert worker.process.wait(timeout=60) == 0
-        assert slots() == []
+        assert warm_slots_of(worker) == []
     finally:
         worker.close()
 
