@@ -5,12 +5,9 @@ the way nbgrader does (`nbgrader.utils.determine_grade`), and writes an HTML pag
 with the trajectory plots next to the notebook.
 """
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import determine_grade
@@ -18,6 +15,7 @@ from nbgrader.utils import determine_grade
 from . import config
 from .cells import grade_id, is_autograder_test
 from .preprocessors import ExplainFailures, HideHiddenTests, StderrCostsNoPoints
+from .sandbox.kernel_manager import UnixSocketKernelManager
 
 
 class CheckResult:
@@ -29,25 +27,6 @@ class CheckResult:
     @property
     def ok(self):
         return bool(self.passed) and not self.failed
-
-
-class UnixSocketKernelManager(AsyncKernelManager):
-    """The self-check's kernel, reached over Unix sockets in a folder of its own.
-
-    Over jupyter_client's default, TCP on localhost, ipykernel 7 prints a warning about
-    unencrypted traffic into the student's terminal.
-    """
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.transport = "ipc"
-        self._socket_dir = tempfile.mkdtemp(prefix="autograde-check-")
-        self.ip = str(Path(self._socket_dir) / "kernel")
-
-    async def _async_cleanup_resources(self, restart=False):
-        await super()._async_cleanup_resources(restart=restart)
-        if not restart:
-            shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
 def read_notebook(path):

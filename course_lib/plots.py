@@ -2,6 +2,7 @@
 
 import io
 import textwrap
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -151,7 +152,7 @@ def plot_trajectory(trajectory, title="What training did to each variable"):
 
 def save_png(trajectory, path, title="What training did to each variable"):
     """Write the trajectory plot to a PNG file and close the figure (for use outside notebooks)."""
-    plot_trajectory(trajectory, title=title).savefig(path, dpi=100)
+    Path(path).write_bytes(plot_trajectory(trajectory, title=title).png())
     return path
 
 

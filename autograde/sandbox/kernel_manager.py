@@ -68,7 +68,35 @@ WARM_POOL = WarmPool()
 atexit.register(WARM_POOL.stop_all)
 
 
-class SandboxedKernelManager(AsyncKernelManager):
+class UnixSocketKernelManager(AsyncKernelManager):
+    """A kernel reached over Unix sockets in a private folder, deleted when the kernel ends.
+
+    TCP cannot cross into a sandboxed kernel, which has no network; and over TCP, ipykernel 7
+    warns about unencrypted traffic in the terminal (the self-check's, selfcheck.py).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._socket_dir = None
+        self.transport = "ipc"
+
+    def _socket_folder(self):
+        """Where the private folder of the sockets goes (a path short enough for them)."""
+        return socket_home()
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._socket_dir = tempfile.mkdtemp(prefix="autograde-kernel-", dir=self._socket_folder())
+        self.ip = str(Path(self._socket_dir) / "kernel")
+        self.connection_file = str(Path(self._socket_dir) / "kernel.json")
+        return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._socket_dir:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+class SandboxedKernelManager(UnixSocketKernelManager):
     """Starts the kernel under prlimit and bubblewrap, or forks it from a warm process."""
 
     memory_limit_gb = Float(config.MEMORY_GB, help="Address-space cap per kernel, in GiB.").tag(
@@ -103,9 +131,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._warm_process = None
-        self._socket_dir = None
         self._process_cap = None
-        self.transport = "ipc"
 
     @property
     def memory_limit_bytes(self):
@@ -117,23 +143,18 @@ class SandboxedKernelManager(AsyncKernelManager):
         disk = int(self.disk_limit_gb * 2**30)
         return {"as": self.memory_limit_bytes, "nproc": self.max_processes, "fsize": disk}
 
-    def _use_sockets_in(self, folder):
-        # Unix sockets in a private folder, bound into the sandbox: TCP cannot cross
-        # into a kernel that has no network.
-        self._socket_dir = tempfile.mkdtemp(prefix="autograde-kernel-", dir=folder)
-        self.ip = str(Path(self._socket_dir) / "kernel")
-        self.connection_file = str(Path(self._socket_dir) / "kernel.json")
+    def _socket_folder(self):
+        # A warm kernel's sockets go in its warm process's slot, bound into the sandbox.
+        return socket_home() if self._warm_process is None else self._warm_process.slot
 
     async def _async_pre_start_kernel(self, **kw):
         if self.sandbox and bwrap_path() is None:
             raise SandboxError(refusal())
         if self.warm and bwrap_path():
             self._take_cleared_warm_process()
-            self._use_sockets_in(self._warm_process.slot)
             kw["cwd"] = self._working_copy(kw.get("cwd"), self._warm_process.slot)
             return await super()._async_pre_start_kernel(**kw)
         self._release_warm_process()
-        self._use_sockets_in(socket_home())
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         return self.sandbox_command(cmd, kw.get("cwd")), kw
 
@@ -207,8 +228,6 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._release_warm_process()
             if self._process_cap is not None:  # kills what the kernel left running
                 self._process_cap.close()
-            if self._socket_dir:
-                shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     def _take_cleared_warm_process(self):
         """A warm process, cleared of its last kernel before anything of this one is in its slot."""
