@@ -27,13 +27,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/autograde lab notebooks
 
 # A learner's copy of the course with the answers removed, then JupyterLab on it. Running it
 # again never overwrites the learner's notebooks.
 study: $(STAMP)
 	$(BIN)/autograde study study
-	$(BIN)/jupyter lab study
+	$(BIN)/autograde lab study
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/recording.py

@@ -82,6 +82,16 @@ def cmd_study(args):
     return study(args.dir, args.progress, args.hidden, args.timeout)
 
 
+def cmd_lab(args):
+    """JupyterLab on DIR (default: notebooks/), its kernels forked from a process that has
+    already imported TensorFlow: a restart and Run All starts at once. Options after DIR
+    go to JupyterLab."""
+    from .preloaded import jupyterlab_command
+
+    command = jupyterlab_command(args.dir, args.jupyterlab_options)
+    os.execv(command[0], command)  # JupyterLab takes this process over: Ctrl-C stops it
+
+
 def cmd_reveal(args):
     """Print the reference solution of one exercise, e.g. `autograde reveal 01 ex2`."""
     from .study import reveal
@@ -193,6 +203,12 @@ def build_parser():
         },
     )
     add("study", cmd_study, study_dir, show_progress, hidden, timeout)
+    add(
+        "lab",
+        cmd_lab,
+        (["dir"], {"metavar": "DIR", "nargs": "?", "default": "notebooks"}),
+        (["jupyterlab_options"], {"nargs": argparse.REMAINDER, "metavar": "..."}),
+    )
     add(
         "reveal",
         cmd_reveal,

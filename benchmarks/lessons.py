@@ -1,12 +1,16 @@
 """Benchmark: how long each lesson takes to run top to bottom, with its solutions.
 
     .venv/bin/python benchmarks/lessons.py          # every lesson, best and worst of 3 runs
+    .venv/bin/python benchmarks/lessons.py --preloaded  # in kernels as `make lab` starts them
     .venv/bin/python benchmarks/lessons.py 5 04     # lessons starting 04, 5 runs
     .venv/bin/python benchmarks/lessons.py --cells  # and where each lesson's seconds go
     CELLS=40 .venv/bin/python benchmarks/lessons.py 1 03 --cells  # its 40 slowest cells
 
 Each lesson runs in a fresh kernel, as a student's Run All would (kernel start and the
-TensorFlow import included). Prints seconds per lesson; asserts nothing.
+TensorFlow import included). With --preloaded, each kernel is forked from the preloaded
+process JupyterLab gets from `make lab` (autograde/preloaded.py), started beforehand, as
+JupyterLab starts it: what a restart and Run All costs there. Prints seconds per lesson;
+asserts nothing.
 """
 
 import os
@@ -55,10 +59,20 @@ def seconds_to_run(path, repeats, slowest=None):
 
 if __name__ == "__main__":
     show_cells = "--cells" in sys.argv
-    arguments = [a for a in sys.argv[1:] if a != "--cells"]
+    preloaded = "--preloaded" in sys.argv
+    arguments = [a for a in sys.argv[1:] if a not in ("--cells", "--preloaded")]
     repeats = int(arguments[0]) if arguments else 3
     only = tuple(arguments[1:])  # name prefixes; none: every lesson
-    print(f"{os.cpu_count()} cores; best and worst of {repeats} runs, fresh kernel each")
+    kind = "fresh kernel each"
+    if preloaded:
+        from jupyter_client.provisioning import KernelProvisionerFactory
+
+        from autograde.preloaded import preloaded_process
+
+        KernelProvisionerFactory.instance().default_provisioner_name = "autograde-preloaded"
+        preloaded_process()  # as `make lab` does when JupyterLab starts
+        kind = "fresh kernel each, forked from the preloaded process"
+    print(f"{os.cpu_count()} cores; best and worst of {repeats} runs, {kind}")
     for lesson in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
         if only and not lesson.name.startswith(only):
             continue

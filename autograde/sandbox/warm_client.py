@@ -36,11 +36,18 @@ class WarmProcess:
     folders live there, and `reset()` empties it.
     """
 
+    # The message when it does not start: where its error went, and what to do.
+    not_started = (
+        "the warm kernel process did not start (its error is in the grader's log). To start "
+        "every kernel afresh instead, set c.SandboxedKernelManager.warm = False in "
+        "nbgrader_config.py."
+    )
+
     def __init__(self, command, slot, process_cap=None):
         self.slot = slot
         self.process_cap = process_cap  # its sandbox's pids cgroup, closed when it stops
         self.taken = False  # by a kernel manager; see WarmPool.take
-        self.process = subprocess.Popen(
+        self._start(
             [
                 *command,
                 sys.executable,
@@ -48,10 +55,14 @@ class WarmProcess:
                 "autograde.sandbox.warm_server",
                 os.readlink("/proc/self/ns/pid"),
             ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
             cwd="/",
             env=outside_env(),  # the sandbox's init keeps it: nothing of the grader's
+        )
+
+    def _start(self, argv, **popen_options):
+        """Start the server `argv` and wait until it says it is ready."""
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, **popen_options
         )
         self._replies = queue.Queue()
         self._exits = {}
@@ -93,11 +104,7 @@ class WarmProcess:
             self.process.kill()  # it cannot be trusted to end itself; its sandbox ends with it
             self.process.wait()
             if op == "ready":
-                raise WarmKernelError(
-                    "the warm kernel process did not start (its error is in the grader's "
-                    "log). To start every kernel afresh instead, set "
-                    "c.SandboxedKernelManager.warm = False in nbgrader_config.py."
-                )
+                raise WarmKernelError(self.not_started)
             raise WarmKernelError(f"the warm kernel process stopped answering ({op!r})")
         return message
 

@@ -22,6 +22,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from autograde.preloaded import JUPYTERLAB_OPTIONS
+
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright's own download is not used
 # Headless, and quiet: without the background-networking flags Chromium keeps trying to reach
 # Google's services, which a closed network refuses.
@@ -92,6 +94,7 @@ class JupyterLab:
             f"--LabApp.workspaces_dir={self.home / 'workspaces'}",
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            *JUPYTERLAB_OPTIONS,  # kernels as `autograde lab` starts them: preloaded
         ]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(

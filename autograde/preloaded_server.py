@@ -1,0 +1,114 @@
+"""The preloaded process behind JupyterLab's kernels: imports the lessons' modules once, then forks.
+
+A kernel that starts afresh spends about 4 s importing TensorFlow, Keras and matplotlib
+before a lesson's first cell is done; a kernel forked from this process finds them
+already imported, so a restart and Run All starts at once. It serves one learner's
+JupyterLab (`make lab`, `make study`), with no sandbox: its kernels are that learner's,
+with their rights, as a fresh kernel would be. The grader's warm process
+(sandbox/warm_server.py) is the sandboxed version of the same idea.
+
+    JupyterLab --stdin/stdout (JSON lines)--> this process --fork--> kernels
+
+This module is the program, `python -m autograde.preloaded_server`; JupyterLab's side is
+the kernel provisioner in preloaded.py. The process ends, and ends its kernels, when
+JupyterLab closes its stdin (or exits).
+"""
+
+import importlib
+import json
+import os
+import select
+import signal
+import sys
+import traceback
+
+from .sandbox.warm_server import WARM_MODULES, _reap, _returncode
+
+# Lesson 01 compares with legacy Keras 2 as well; the lessons draw from numpy.random.
+PRELOADED_MODULES = (*WARM_MODULES, "numpy.random", "tf_keras")
+
+
+def serve():
+    """Import the lessons' modules, then fork a kernel per request; exit when stdin closes."""
+    # ipykernel sets this before matplotlib loads; matplotlib reads it once, at import.
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for kernels, not for us
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # what imported modules print goes to JupyterLab's log, not to the replies
+    for name in PRELOADED_MODULES:
+        importlib.import_module(name)
+    kernels = set()
+    requests = os.fdopen(0, "rb", buffering=0)
+
+    def reply(**message):
+        replies.write(json.dumps(message) + "\n")
+
+    reply(op="ready", pid=os.getpid())
+    pending = b""
+    while True:
+        for pid, status in _reap():
+            if pid in kernels:
+                kernels.discard(pid)
+                reply(op="exited", pid=pid, status=_returncode(status))
+        readable, _, _ = select.select([requests], [], [], 0.1)
+        if not readable:
+            continue
+        chunk = requests.read(65536)
+        if not chunk:  # JupyterLab is gone: so are its kernels
+            for pid in kernels:
+                _signal_group(pid, signal.SIGKILL)
+            os._exit(0)  # without TensorFlow's slow clean-up
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            request = json.loads(line)
+            if request["op"] == "start":
+                pid = os.fork()
+                if pid == 0:
+                    replies.close()
+                    _become_kernel(request)  # never returns
+                kernels.add(pid)
+                reply(op="started", pid=pid)
+            elif request["op"] == "signal" and request["pid"] in kernels:
+                _signal_group(request["pid"], request["signum"])
+
+
+def _signal_group(pid, signum):
+    """Signal a kernel and what it started, as JupyterLab does a kernel it started itself."""
+    try:
+        os.killpg(pid, signum)  # each kernel leads its own process group (setsid below)
+    except ProcessLookupError:
+        pass
+
+
+def _become_kernel(request):
+    """In the forked child: take the kernel's folder and environment, run ipykernel."""
+    code = 1
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)  # the requests stay with this process; output goes to the log
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        # A fresh kernel's unseeded NumPy draws differ from run to run; every fork would
+        # otherwise repeat this process's. (Python's `random` reseeds itself at fork.)
+        sys.modules["numpy.random"].seed()
+        sys.argv = ["ipykernel_launcher", *request["arguments"]]
+        # ipykernel read JPY_PARENT_PID when this process imported it, before JupyterLab set it.
+        if os.environ.get("JPY_PARENT_PID"):
+            sys.argv.append(f"--IPKernelApp.parent_handle={os.environ['JPY_PARENT_PID']}")
+        sys.modules["ipykernel.kernelapp"].launch_new_instance()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    serve()
