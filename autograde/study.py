@@ -26,6 +26,7 @@ from nbgrader.utils import is_grade, is_solution
 
 from . import config, course
 from .cells import grade_id, is_autograder_test
+from .preloaded import preloaded_kernels
 from .selfcheck import check_notebook, read_notebook
 
 STUDY_DIR = "study"
@@ -303,37 +304,40 @@ def progress(root, hidden=False, cell_timeout=config.CELL_TIMEOUT):
         raise SystemExit(f"{root} is not a study folder: make it with `autograde study {root}`.")
     revealed = _read_revealed(root)
     statuses = []
-    for source in sources(root):
-        lesson_nb = nbformat.read(source, as_version=4)
-        release_nb = nbformat.read(
-            root / HIDDEN / "release" / source.parent.name / source.name, as_version=4
-        )
-        found = exercises(lesson_nb)
-        mine_path = root / source.name
-        shown = set(revealed.get(source.stem, []))
-        if not mine_path.exists():
-            statuses += [
-                Status(source.stem, e, "missing", f"no {source.name} in {root}") for e in found
-            ]
-            continue
-        mine = read_notebook(mine_path)
-        answered = {e.number: _answered(e, mine, release_nb) for e in found}
-        result = None
-        if any(answered[e.number] and e.tests for e in found):
-            with tempfile.TemporaryDirectory() as scratch:
-                copy = Path(scratch) / mine_path.name
-                shutil.copyfile(mine_path, copy)
-                result = run_tests(copy, hidden, cell_timeout, feedback=False, source=source)
-        for e in found:
-            status = Status(source.stem, e, "not started", revealed=e.number in shown)
-            if answered[e.number] and e.written and not e.tests:
-                status.state, status.detail = "answered", "graded by hand"
-            elif answered[e.number]:
-                failures = [(t, why) for t, why in result.failed if t in e.tests]
-                status.state = "fail" if failures else "pass"
-                if failures:
-                    status.detail = f"{failures[0][0]}: {failures[0][1].splitlines()[0]}"
-            statuses.append(status)
+    # Each lesson runs in a kernel of its own; forked from one preloaded process, the
+    # lessons after the first no longer import TensorFlow again.
+    with preloaded_kernels():
+        for source in sources(root):
+            lesson_nb = nbformat.read(source, as_version=4)
+            release_nb = nbformat.read(
+                root / HIDDEN / "release" / source.parent.name / source.name, as_version=4
+            )
+            found = exercises(lesson_nb)
+            mine_path = root / source.name
+            shown = set(revealed.get(source.stem, []))
+            if not mine_path.exists():
+                statuses += [
+                    Status(source.stem, e, "missing", f"no {source.name} in {root}") for e in found
+                ]
+                continue
+            mine = read_notebook(mine_path)
+            answered = {e.number: _answered(e, mine, release_nb) for e in found}
+            result = None
+            if any(answered[e.number] and e.tests for e in found):
+                with tempfile.TemporaryDirectory() as scratch:
+                    copy = Path(scratch) / mine_path.name
+                    shutil.copyfile(mine_path, copy)
+                    result = run_tests(copy, hidden, cell_timeout, feedback=False, source=source)
+            for e in found:
+                status = Status(source.stem, e, "not started", revealed=e.number in shown)
+                if answered[e.number] and e.written and not e.tests:
+                    status.state, status.detail = "answered", "graded by hand"
+                elif answered[e.number]:
+                    failures = [(t, why) for t, why in result.failed if t in e.tests]
+                    status.state = "fail" if failures else "pass"
+                    if failures:
+                        status.detail = f"{failures[0][0]}: {failures[0][1].splitlines()[0]}"
+                statuses.append(status)
     return statuses
 
 
@@ -401,7 +405,7 @@ def study(root=STUDY_DIR, show_progress=False, hidden=False, cell_timeout=config
     for path in kept:
         print(f"  kept  {path.name} (yours, not overwritten)")
     print(
-        f"\nOpen it: .venv/bin/jupyter lab {root} (or `make study`); {root / 'README.md'} "
+        f"\nOpen it: .venv/bin/autograde lab {root} (or `make study`); {root / 'README.md'} "
         "says how to check yourself, see your progress and reveal one solution."
     )
     return 0

@@ -18,18 +18,17 @@ from jupyter_client import KernelManager
 from jupyter_client.provisioning import KernelProvisionerFactory
 
 from autograde import preloaded
-from autograde.preloaded import PreloadedProcess, jupyterlab_command
+from autograde.preloaded import PreloadedProcess, jupyterlab_command, preloaded_kernels
 from autograde.sandbox.warm_client import ForkedKernel, WarmProcess
 
 
 @pytest.fixture
 def preloaded_default():
     """Kernels whose kernel.json names no provisioner start preloaded, as in `autograde lab`."""
-    factory = KernelProvisionerFactory.instance()
-    before = factory.default_provisioner_name
-    factory.default_provisioner_name = "autograde-preloaded"
-    yield
-    factory.default_provisioner_name = before
+    with preloaded_kernels():
+        yield
+    assert KernelProvisionerFactory.instance().default_provisioner_name == "local-provisioner"
+    assert preloaded._processes == [], "the preloaded process outlived preloaded_kernels()"
 
 
 class Kernel:
@@ -218,3 +217,22 @@ def test_autograde_lab_runs_jupyterlab_with_preloaded_kernels(tmp_path):
     assert "--KernelProvisionerFactory.default_provisioner_name=autograde-preloaded" in command
     assert "--ServerApp.jpserver_extensions=autograde.preloaded=True" in command
     assert command[-2:] == ["--port=9999", str(tmp_path)]
+
+
+def test_kernels_start_afresh_when_the_preloaded_process_cannot_start(
+    preloaded_default, tmp_path, monkeypatch, caplog
+):
+    monkeypatch.setattr(preloaded, "_processes", [])
+    failing = "import sys; print('ImportError: a broken install', file=sys.stderr); sys.exit(1)"
+    monkeypatch.setattr(
+        PreloadedProcess,
+        "_start",
+        lambda self, argv, **options: WarmProcess._start(self, [sys.executable, "-c", failing]),
+    )
+    kernel = Kernel(tmp_path)
+    try:
+        assert isinstance(kernel.km.provisioner.process, subprocess.Popen)
+        assert kernel.run("print(6 * 7)")[:2] == ("42", None)
+    finally:
+        kernel.stop()
+    assert "the preloaded kernel process did not start" in caplog.text

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from notebook_tools import LESSONS
 
-from autograde import course, study
+from autograde import course, preloaded, study
 from autograde.cells import grade_id, is_autograder_test
 from autograde.cli import main
 
@@ -137,7 +137,7 @@ def test_progress_of_a_new_copy_runs_nothing(mine, capsys, monkeypatch):
     assert "Next: 00_variable_has_no_trainable_parameters, ex1" in out
 
 
-def test_hidden_tests_catch_an_answer_the_visible_tests_pass(mine, capsys):
+def test_hidden_tests_catch_an_answer_the_visible_tests_pass(mine, capsys, monkeypatch):
     """ex1 right; ex2 picks the variables by position, not by flag: the visible test has the
     trainable one first, so it passes; the hidden test moves the frozen one and catches it."""
     answer(mine, FIRST, "ex1_gradient_is_none", model_answer(FIRST, "ex1_gradient_is_none"))
@@ -161,7 +161,15 @@ def test_hidden_tests_catch_an_answer_the_visible_tests_pass(mine, capsys):
     assert "BEGIN HIDDEN TESTS" not in page and "hidden_variables" not in page  # not its code
 
     files = sorted(mine.rglob("*"))
+    forks = []  # kernels --progress forks from a preloaded process (autograde/preloaded.py)
+    fork_kernel = preloaded.PreloadedProcess.fork_kernel
+    monkeypatch.setattr(
+        preloaded.PreloadedProcess,
+        "fork_kernel",
+        lambda self, *args: forks.append(args) or fork_kernel(self, *args),
+    )
     assert main(["study", str(mine), "--progress", "--hidden"]) == 0
+    assert len(forks) == 1, "the one lesson with answers runs in a preloaded kernel"
     out = capsys.readouterr().out
     assert sorted(mine.rglob("*")) == files  # progress writes nothing
     section = out.split(f"\n{FIRST.stem}\n")[1].split("\n\n")[0]

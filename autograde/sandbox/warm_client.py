@@ -102,7 +102,7 @@ class WarmProcess:
             message = None
         if message is None or message["op"] != op:
             self.process.kill()  # it cannot be trusted to end itself; its sandbox ends with it
-            self.process.wait()
+            self.stop()  # and its pipes are closed
             if op == "ready":
                 raise WarmKernelError(self.not_started)
             raise WarmKernelError(f"the warm kernel process stopped answering ({op!r})")
