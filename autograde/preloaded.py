@@ -32,6 +32,9 @@ JUPYTERLAB_OPTIONS = (
     "--ServerApp.jpserver_extensions=autograde.preloaded=True",
 )
 COURSE_LIB = Path(__file__).resolve().parents[1] / "course_lib"
+# Forking a process that has loaded TensorFlow is tried and tested on Linux only (macOS, for
+# one, restricts what a forked child may do); elsewhere every kernel starts afresh.
+FORKS = sys.platform.startswith("linux")
 
 
 def _source_times():
@@ -50,13 +53,21 @@ class PreloadedProcess(WarmProcess):
     def __init__(self):
         self.slot, self.process_cap, self.taken = None, None, False
         self.source_times = _source_times()
+        self.kernels = []
         self._start([sys.executable, "-m", "autograde.preloaded_server"])
 
     def fork_kernel(self, arguments, cwd, env):
         """A kernel run as `python -m ipykernel_launcher *arguments`; a Popen-like handle."""
         with self._lock:
             self._send(op="start", arguments=arguments, cwd=cwd, env=env)
-            return ForkedKernel(self, self._expect("started", 30)["pid"])
+            kernel = ForkedKernel(self, self._expect("started", 30)["pid"])
+        self.kernels.append(kernel)
+        return kernel
+
+    @property
+    def serving(self):
+        """Whether a kernel it forked is still running."""
+        return any(kernel.poll() is None for kernel in self.kernels)
 
     @property
     def stale(self):
@@ -76,6 +87,10 @@ def preloaded_process():
         if newest is None or not newest.alive or newest.stale:
             newest = PreloadedProcess()
             _processes.append(newest)
+        for older in _processes[:-1]:
+            if not older.serving:  # its last kernel has ended: it is not needed any more
+                _processes.remove(older)
+                older.stop()
         return newest
 
 
@@ -95,7 +110,7 @@ class PreloadedProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd, **kwargs):
         launcher = [sys.executable, "-m", "ipykernel_launcher"]
-        if cmd[:3] != launcher:
+        if not FORKS or cmd[:3] != launcher:
             return await super().launch_kernel(cmd, **kwargs)
         cwd = str(kwargs.get("cwd") or Path.cwd())
         # As jupyter_client's launcher sets it: the kernel then knows it has a parent to
@@ -139,6 +154,8 @@ def _jupyter_server_extension_points():
 
 def _load_jupyter_server_extension(serverapp):
     """Start the preloaded process with JupyterLab, so that even its first kernel finds it ready."""
+    if not FORKS:
+        return
     threading.Thread(target=_start_early, args=(serverapp.log,), daemon=True).start()
 
 

@@ -180,6 +180,15 @@ def test_the_preloaded_process_ends_its_kernels_when_jupyterlab_is_gone(tmp_path
     assert gone(kernel.pid)
 
 
+class KernelStandIn:
+    """A forked kernel as the preloaded process's client sees it: running until it has a code."""
+
+    returncode = None
+
+    def poll(self):
+        return self.returncode
+
+
 def test_a_change_to_course_lib_starts_a_new_preloaded_process(tmp_path, monkeypatch):
     library = tmp_path / "course_lib"
     library.mkdir()
@@ -198,10 +207,14 @@ def test_a_change_to_course_lib_starts_a_new_preloaded_process(tmp_path, monkeyp
         assert preloaded.preloaded_process() is first
         stamp = os.stat(library / "plots.py").st_mtime_ns
         os.utime(library / "plots.py", ns=(stamp + 10**9, stamp + 10**9))  # edited a second later
+        kernel = KernelStandIn()  # one it forked, still running
+        first.kernels.append(kernel)
         second = preloaded.preloaded_process()
         assert second is not first and second.alive
         assert first.alive, "kernels forked before the change keep their process"
+        kernel.returncode = 0  # that kernel has ended
         assert preloaded.preloaded_process() is second
+        assert not first.alive and preloaded._processes == [second], "not needed, not kept"
         second.process.kill()
         second.process.wait()
         third = preloaded.preloaded_process()
