@@ -17,12 +17,11 @@ JupyterLab closes its stdin (or exits).
 import importlib
 import json
 import os
-import select
 import signal
 import sys
 import traceback
 
-from .sandbox.warm_server import WARM_MODULES, _reap, _returncode
+from .sandbox.warm_server import WARM_MODULES, requests_from
 
 # Lesson 01 compares with legacy Keras 2 as well; the lessons draw from numpy.random.
 PRELOADED_MODULES = (*WARM_MODULES, "numpy.random", "tf_keras")
@@ -44,33 +43,20 @@ def serve():
         replies.write(json.dumps(message) + "\n")
 
     reply(op="ready", pid=os.getpid())
-    pending = b""
-    while True:
-        for pid, status in _reap():
-            if pid in kernels:
-                kernels.discard(pid)
-                reply(op="exited", pid=pid, status=_returncode(status))
-        readable, _, _ = select.select([requests], [], [], 0.1)
-        if not readable:
-            continue
-        chunk = requests.read(65536)
-        if not chunk:  # JupyterLab is gone: so are its kernels
-            for pid in kernels:
-                _signal_group(pid, signal.SIGKILL)
-            os._exit(0)  # without TensorFlow's slow clean-up
-        pending += chunk
-        while b"\n" in pending:
-            line, pending = pending.split(b"\n", 1)
-            request = json.loads(line)
-            if request["op"] == "start":
-                pid = os.fork()
-                if pid == 0:
-                    replies.close()
-                    _become_kernel(request)  # never returns
-                kernels.add(pid)
-                reply(op="started", pid=pid)
-            elif request["op"] == "signal" and request["pid"] in kernels:
-                _signal_group(request["pid"], request["signum"])
+    for request in requests_from(requests, kernels, reply):
+        if request["op"] == "start":
+            pid = os.fork()
+            if pid == 0:
+                replies.close()
+                _become_kernel(request)  # never returns
+            kernels.add(pid)
+            reply(op="started", pid=pid)
+        elif request["op"] == "signal" and request["pid"] in kernels:
+            _signal_group(request["pid"], request["signum"])
+    # JupyterLab is gone: so are its kernels.
+    for pid in kernels:
+        _signal_group(pid, signal.SIGKILL)
+    os._exit(0)  # without TensorFlow's slow clean-up
 
 
 def _signal_group(pid, signum):

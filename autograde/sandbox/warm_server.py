@@ -80,44 +80,52 @@ def serve(host_pid_namespace):
         replies.write(json.dumps(message) + "\n")
 
     reply(op="ready", pid=os.getpid())
+    for request in requests_from(requests, kernels, reply):
+        if request["op"] == "reset":
+            _kill_the_rest()
+            kernels.clear()
+            _wipe(devices, request["slot"])
+            reply(op="reset")
+        elif request["op"] == "start":
+            pid = os.fork()
+            if pid == 0:
+                replies.close()  # a kernel that could write here could forge replies
+                _become_kernel(request)  # never returns
+            kernels.add(pid)
+            reply(op="started", pid=pid)
+        elif request["op"] == "signal" and request["pid"] in kernels:
+            try:
+                os.kill(request["pid"], request["signum"])
+            except ProcessLookupError:
+                pass
+    # The worker is gone.
+    _kill_the_rest()
+    replies.close()
+    sys.stderr.flush()
+    # Without the interpreter's clean-up: with TensorFlow loaded it takes a second and a
+    # half, which the worker would wait for at the end of every run.
+    os._exit(0)
+
+
+def requests_from(stream, kernels, reply):
+    """Each request read from `stream` (JSON lines), until it closes; between reads, the
+    exit of each of `kernels` (pids) that has ended is reported with `reply`."""
     pending = b""
     while True:
         for pid, status in _reap():
             if pid in kernels:
                 kernels.discard(pid)
                 reply(op="exited", pid=pid, status=_returncode(status))
-        readable, _, _ = select.select([requests], [], [], 0.1)
+        readable, _, _ = select.select([stream], [], [], 0.1)
         if not readable:
             continue
-        chunk = requests.read(65536)
-        if not chunk:  # the worker is gone
-            _kill_the_rest()
-            replies.close()
-            sys.stderr.flush()
-            # Without the interpreter's clean-up: with TensorFlow loaded it takes a second
-            # and a half, which the worker would wait for at the end of every run.
-            os._exit(0)
+        chunk = stream.read(65536)
+        if not chunk:
+            return
         pending += chunk
         while b"\n" in pending:
             line, pending = pending.split(b"\n", 1)
-            request = json.loads(line)
-            if request["op"] == "reset":
-                _kill_the_rest()
-                kernels.clear()
-                _wipe(devices, request["slot"])
-                reply(op="reset")
-            elif request["op"] == "start":
-                pid = os.fork()
-                if pid == 0:
-                    replies.close()  # a kernel that could write here could forge replies
-                    _become_kernel(request)  # never returns
-                kernels.add(pid)
-                reply(op="started", pid=pid)
-            elif request["op"] == "signal" and request["pid"] in kernels:
-                try:
-                    os.kill(request["pid"], request["signum"])
-                except ProcessLookupError:
-                    pass
+            yield json.loads(line)
 
 
 def _become_kernel(request):
