@@ -38,6 +38,7 @@ study: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/recording.py
 	$(BIN)/python benchmarks/lessons.py
+	$(BIN)/python benchmarks/lessons.py --preloaded
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
