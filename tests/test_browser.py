@@ -38,6 +38,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -398,6 +399,38 @@ def test_nbgrader_extensions_are_enabled_and_none_is_broken(lab):
     for name in ("formgrader", "validate_assignment", "assignment_list", "course_list"):
         assert re.search(rf"nbgrader\.server_extensions\.{name} enabled", server), name
         assert re.search(rf"nbgrader\.server_extensions\.{name}\s+OK", server), name
+
+
+def children(pid):
+    """The pids of the processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue  # not a process, or one that has just ended
+    return found
+
+
+def test_jupyterlabs_kernels_are_forked_from_its_preloaded_process(lab):
+    # The server runs with `autograde lab`'s options (autograde/preloaded.py): its server
+    # extension started the preloaded process; the default kernel is forked from it.
+    preloaded = [
+        pid
+        for pid in children(lab.process.pid)
+        if b"autograde.preloaded_server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(preloaded) == 1, "JupyterLab did not start its preloaded process"
+    before = set(children(preloaded[0]))
+    kernel = lab.api("POST", "api/kernels")  # the default kernel, Python 3 (ipykernel)
+    try:
+        forked = set(children(preloaded[0])) - before
+        assert len(forked) == 1, "the kernel was not forked from the preloaded process"
+    finally:
+        lab.api("DELETE", f"api/kernels/{kernel['id']}")
+    assert not set(children(preloaded[0])) & forked, "the kernel outlived its shutdown"
 
 
 # --- self-study: the learner's copy in JupyterLab -----------------------------------------
