@@ -20,7 +20,7 @@ from autograde.outcome import CONSEQUENCES, Failure, Kind, Outcome, failure_of, 
 from autograde.pool import Worker
 from autograde.preprocessors import ExplainFailures
 from autograde.sandbox.bwrap import socket_home
-from autograde.sandbox.warm_client import WarmKernelError, slot_prefix
+from autograde.sandbox.warm_client import WarmKernelError, slot_prefix, socket_folder_prefix
 from autograde.worker import grade_one
 
 # One failure of each kind, as the place that detects it records it, and the words the
@@ -224,23 +224,31 @@ def course_with_ada(tmp_path, **answers):
     return root
 
 
-def warm_slots_of(worker):
-    return list(Path(socket_home()).glob(slot_prefix(worker.process.pid) + "*"))
+def folders_of(worker, prefix=slot_prefix):
+    """The worker's warm slots (or, with socket_folder_prefix, its kernels' socket folders)."""
+    return list(Path(socket_home()).glob(prefix(worker.process.pid) + "*"))
 
 
 @pytest.mark.sandbox
-def test_a_worker_killed_while_its_kernel_runs_leaves_no_warm_slot_behind(tmp_path):
-    worker = Worker(course_with_ada(tmp_path, double="import time\ntime.sleep(10**6)"))
+@pytest.mark.parametrize(
+    "prefix", [slot_prefix, socket_folder_prefix], ids=["warm kernel", "fresh kernel"]
+)
+def test_a_worker_killed_while_its_kernel_runs_leaves_no_folder_behind(tmp_path, prefix):
+    root = course_with_ada(tmp_path, double="import time\ntime.sleep(10**6)")
+    if prefix is socket_folder_prefix:  # a kernel started afresh has a socket folder of its own
+        with open(root / "nbgrader_config.py", "a") as nbgrader_config:
+            nbgrader_config.write("\nc.SandboxedKernelManager.warm = False\n")
+    worker = Worker(root)
     try:
         worker.process.stdin.write(json.dumps(["ada", AID]) + "\n")  # what grade() sends
         worker.process.stdin.flush()
         deadline = time.monotonic() + 120
-        while not warm_slots_of(worker) and time.monotonic() < deadline:
-            time.sleep(0.2)  # until its warm process has started
-        assert warm_slots_of(worker), "the worker made no warm slot: nothing to check"
+        while not folders_of(worker, prefix) and time.monotonic() < deadline:
+            time.sleep(0.2)  # until its kernel (or warm process) has started
+        assert folders_of(worker, prefix), "the worker made no such folder: nothing to check"
     finally:
         worker.kill()  # what grade() does past the hard limit: no atexit runs in the worker
-    assert not worker.alive and warm_slots_of(worker) == []
+    assert not worker.alive and folders_of(worker, prefix) == []
 
 
 @pytest.mark.sandbox
@@ -251,10 +259,10 @@ def test_a_worker_that_ends_stops_its_warm_process_and_deletes_its_slot_itself(t
     worker = Worker(course_with_ada(tmp_path))
     try:
         assert worker.grade("ada", AID, hard_limit=300).failures == []
-        assert warm_slots_of(worker), "the worker made no warm slot: nothing to check"
+        assert folders_of(worker), "the worker made no warm slot: nothing to check"
         worker.process.stdin.close()  # no more submissions: the worker ends
         assert worker.process.wait(timeout=60) == 0
-        assert warm_slots_of(worker) == []
+        assert folders_of(worker) == []
     finally:
         worker.close()
 

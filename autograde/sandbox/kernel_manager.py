@@ -17,6 +17,7 @@ kernel then works in a copy of its submission folder, without the notebooks.
 """
 
 import atexit
+import os
 import shutil
 import sys
 import tempfile
@@ -37,7 +38,7 @@ from .bwrap import (
     socket_home,
 )
 from .limits import ProcessCap
-from .warm_client import WarmKernelError, WarmPool
+from .warm_client import WarmKernelError, WarmPool, socket_folder_prefix
 
 
 class SandboxUnavailable(UserWarning):
@@ -85,7 +86,9 @@ class UnixSocketKernelManager(AsyncKernelManager):
         return socket_home()
 
     async def _async_pre_start_kernel(self, **kw):
-        self._socket_dir = tempfile.mkdtemp(prefix="autograde-kernel-", dir=self._socket_folder())
+        self._socket_dir = tempfile.mkdtemp(
+            prefix=socket_folder_prefix(os.getpid()), dir=self._socket_folder()
+        )
         self.ip = str(Path(self._socket_dir) / "kernel")
         self.connection_file = str(Path(self._socket_dir) / "kernel.json")
         return await super()._async_pre_start_kernel(**kw)

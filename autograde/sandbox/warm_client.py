@@ -211,10 +211,18 @@ def slot_prefix(pid):
     return f"autograde-warm-{pid}-"
 
 
+def socket_folder_prefix(pid):
+    """The same for the socket folder of each kernel process `pid` starts afresh
+    (kernel_manager.py; a warm kernel's sockets are in its slot)."""
+    return f"autograde-kernel-{pid}-"
+
+
 def remove_slots_of(pid):
-    """Delete what is left of the warm slots of grading process `pid`, which has ended."""
-    for slot in Path(socket_home()).glob(slot_prefix(pid) + "*"):
-        shutil.rmtree(slot, ignore_errors=True)
+    """Delete what is left of the warm slots and kernel socket folders of grading process
+    `pid`, which has ended."""
+    for prefix in (slot_prefix(pid), socket_folder_prefix(pid)):
+        for folder in Path(socket_home()).glob(prefix + "*"):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class WarmPool:
