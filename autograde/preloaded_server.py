@@ -14,14 +14,12 @@ the kernel provisioner in preloaded.py. The process ends, and ends its kernels, 
 JupyterLab closes its stdin (or exits).
 """
 
-import importlib
-import json
 import os
 import signal
 import sys
 import traceback
 
-from .sandbox.warm_server import WARM_MODULES, requests_from
+from .sandbox.warm_server import WARM_MODULES, preload, requests_from
 
 # Lesson 01 compares with legacy Keras 2 as well; the lessons draw from numpy.random.
 PRELOADED_MODULES = (*WARM_MODULES, "numpy.random", "tf_keras")
@@ -29,19 +27,9 @@ PRELOADED_MODULES = (*WARM_MODULES, "numpy.random", "tf_keras")
 
 def serve():
     """Import the lessons' modules, then fork a kernel per request; exit when stdin closes."""
-    # ipykernel sets this before matplotlib loads; matplotlib reads it once, at import.
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for kernels, not for us
-    replies = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # what imported modules print goes to JupyterLab's log, not to the replies
-    for name in PRELOADED_MODULES:
-        importlib.import_module(name)
+    # What imported modules and kernels print goes to JupyterLab's log.
+    requests, replies, reply = preload(PRELOADED_MODULES)
     kernels = set()
-    requests = os.fdopen(0, "rb", buffering=0)
-
-    def reply(**message):
-        replies.write(json.dumps(message) + "\n")
-
     reply(op="ready", pid=os.getpid())
     for request in requests_from(requests, kernels, reply):
         if request["op"] == "start":

@@ -62,23 +62,12 @@ def serve(host_pid_namespace):
             "autograde.sandbox.warm_server must run in a PID namespace of its own "
             "(bwrap --unshare-pid)"
         )
-    # ipykernel sets this before matplotlib loads; matplotlib reads it once, at import.
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for kernels, not for us
-    replies = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # what imported modules print must not corrupt the replies
-    for name in WARM_MODULES:
-        importlib.import_module(name)
+    requests, replies, reply = preload(WARM_MODULES)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
     devices = set(_listdir(DEVICES))
     kernels = set()
-    requests = os.fdopen(0, "rb", buffering=0)
-
-    def reply(**message):
-        replies.write(json.dumps(message) + "\n")
-
     reply(op="ready", pid=os.getpid())
     for request in requests_from(requests, kernels, reply):
         if request["op"] == "reset":
@@ -105,6 +94,27 @@ def serve(host_pid_namespace):
     # Without the interpreter's clean-up: with TensorFlow loaded it takes a second and a
     # half, which the worker would wait for at the end of every run.
     os._exit(0)
+
+
+def preload(modules):
+    """Import `modules` as a kernel would have them; return the requests' stream, the
+    replies' stream, and reply(**message), which writes one reply.
+
+    Replies go to what was stdout; stdout is then stderr, so that nothing imported modules
+    (or kernels) print can pass for a reply.
+    """
+    # ipykernel sets this before matplotlib loads; matplotlib reads it once, at import.
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for kernels, not for us
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    for name in modules:
+        importlib.import_module(name)
+
+    def reply(**message):
+        replies.write(json.dumps(message) + "\n")
+
+    return os.fdopen(0, "rb", buffering=0), replies, reply
 
 
 def requests_from(stream, kernels, reply):
