@@ -42,7 +42,7 @@ class Kernel:
         self.kc.wait_for_ready(timeout=60)
 
     def run(self, code, timeout=60):
-        """Run `code`; return (its stdout, the error name or None, [output types])."""
+        """Run `code`; return (its stdout, the error name, "aborted" or None, [output types])."""
         out, types = [], []
 
         def hook(message):
@@ -51,7 +51,9 @@ class Kernel:
                 out.append(message["content"]["text"])
 
         reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=hook)
-        return "".join(out).strip(), reply["content"].get("ename"), types
+        status = reply["content"]["status"]
+        error = reply["content"].get("ename") or (None if status == "ok" else status)
+        return "".join(out).strip(), error, types
 
     def stop(self):
         self.kc.stop_channels()
@@ -109,12 +111,14 @@ def test_a_preloaded_kernel_is_a_fresh_process_with_tensorflow_already_imported(
         reply = kernel.kc.get_shell_msg(timeout=20)
         assert reply["content"]["ename"] == "KeyboardInterrupt"
         assert time.monotonic() - started < 10
-        # Read from the reply: once, under load, the stdout of the cell after an interrupt
-        # never reached execute_interactive (not seen again in 40 tries, preloaded or fresh).
-        reply = kernel.kc.execute_interactive(
-            "answer = 6 * 7", user_expressions={"answer": "answer"}, output_hook=lambda m: None
-        )
-        assert reply["content"]["user_expressions"]["answer"]["data"]["text/plain"] == "42"
+        # ipykernel aborts a request that arrives while it still handles the error (Run All
+        # stopping at an error): one sent right after the reply can be, so it is sent again.
+        for _ in range(5):
+            after = kernel.run("print(6 * 7)")
+            if after[1] != "aborted":
+                break
+            time.sleep(0.2)
+        assert after[:2] == ("42", None)
 
         # A restart is a new process, with none of the old one's names.
         kernel.run("remembered = 1")
