@@ -17,9 +17,8 @@ JupyterLab closes its stdin (or exits).
 import os
 import signal
 import sys
-import traceback
 
-from .sandbox.warm_server import WARM_MODULES, preload, requests_from
+from .sandbox.warm_server import WARM_MODULES, become_kernel, preload, requests_from
 
 # Lesson 01 compares with legacy Keras 2 as well; the lessons draw from numpy.random.
 PRELOADED_MODULES = (*WARM_MODULES, "numpy.random", "tf_keras")
@@ -36,7 +35,7 @@ def serve():
             pid = os.fork()
             if pid == 0:
                 replies.close()
-                _become_kernel(request)  # never returns
+                become_kernel(_prepare_kernel, request)  # never returns
             kernels.add(pid)
             reply(op="started", pid=pid)
         elif request["op"] == "signal" and request["pid"] in kernels:
@@ -55,33 +54,24 @@ def _signal_group(pid, signum):
         pass
 
 
-def _become_kernel(request):
-    """In the forked child: take the kernel's folder and environment, run ipykernel."""
-    code = 1
-    try:
-        os.setsid()
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)  # the requests stay with this process; output goes to the log
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        # A fresh kernel's unseeded NumPy draws differ from run to run; every fork would
-        # otherwise repeat this process's. (Python's `random` reseeds itself at fork.)
-        sys.modules["numpy.random"].seed()
-        sys.argv = ["ipykernel_launcher", *request["arguments"]]
-        # ipykernel read JPY_PARENT_PID when this process imported it, before JupyterLab set it.
-        if os.environ.get("JPY_PARENT_PID"):
-            sys.argv.append(f"--IPKernelApp.parent_handle={os.environ['JPY_PARENT_PID']}")
-        sys.modules["ipykernel.kernelapp"].launch_new_instance()
-        code = 0
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 0
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        os._exit(code)
+def _prepare_kernel(request):
+    """Take the kernel's folder and environment; return ipykernel's arguments."""
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)  # the requests stay with this process; output goes to the log
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    # A fresh kernel's unseeded NumPy draws differ from run to run; every fork would
+    # otherwise repeat this process's. (Python's `random` reseeds itself at fork.)
+    sys.modules["numpy.random"].seed()
+    arguments = list(request["arguments"])
+    # ipykernel read JPY_PARENT_PID when this process imported it, before JupyterLab set it.
+    if os.environ.get("JPY_PARENT_PID"):
+        arguments.append(f"--IPKernelApp.parent_handle={os.environ['JPY_PARENT_PID']}")
+    return arguments
 
 
 if __name__ == "__main__":

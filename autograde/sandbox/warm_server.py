@@ -79,7 +79,7 @@ def serve(host_pid_namespace):
             pid = os.fork()
             if pid == 0:
                 replies.close()  # a kernel that could write here could forge replies
-                _become_kernel(request)  # never returns
+                become_kernel(_prepare_kernel, request)  # never returns
             kernels.add(pid)
             reply(op="started", pid=pid)
         elif request["op"] == "signal" and request["pid"] in kernels:
@@ -138,27 +138,13 @@ def requests_from(stream, kernels, reply):
             yield json.loads(line)
 
 
-def _become_kernel(request):
-    """In the forked child: take the kernel's limits, folder and environment, run ipykernel."""
+def become_kernel(prepare, request):
+    """In a forked child: prepare(request) the process, then run ipykernel with the
+    arguments it returns; exit with ipykernel's code, never return (nor raise into the
+    server's loop)."""
     code = 1
     try:
-        os.setsid()
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):  # the zygote's pipes stay with the zygote
-            os.dup2(null, fd)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for name, value in request["limits"].items():  # as, nproc, fsize
-            limit = getattr(resource, f"RLIMIT_{name.upper()}")
-            resource.setrlimit(limit, (value, value))
-        # It works in a copy in the sandbox's /tmp, whose size is the disk cap; the copy
-        # in the slot stays as the grader made it.
-        work = tempfile.mkdtemp(prefix="work-", dir="/tmp")
-        shutil.copytree(request["cwd"], work, symlinks=True, dirs_exist_ok=True)
-        os.chdir(work)
-        os.environ.clear()
-        os.environ.update(request["env"])
-        sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+        sys.argv = ["ipykernel_launcher", *prepare(request)]
         sys.modules["ipykernel.kernelapp"].launch_new_instance()
         code = 0
     except SystemExit as stop:
@@ -167,6 +153,27 @@ def _become_kernel(request):
         traceback.print_exc()
     finally:
         os._exit(code)
+
+
+def _prepare_kernel(request):
+    """Take the kernel's limits, folder and environment; return ipykernel's arguments."""
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # the zygote's pipes stay with the zygote
+        os.dup2(null, fd)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for name, value in request["limits"].items():  # as, nproc, fsize
+        limit = getattr(resource, f"RLIMIT_{name.upper()}")
+        resource.setrlimit(limit, (value, value))
+    # It works in a copy in the sandbox's /tmp, whose size is the disk cap; the copy
+    # in the slot stays as the grader made it.
+    work = tempfile.mkdtemp(prefix="work-", dir="/tmp")
+    shutil.copytree(request["cwd"], work, symlinks=True, dirs_exist_ok=True)
+    os.chdir(work)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    return ["-f", request["connection_file"]]
 
 
 def _reap():
