@@ -29,7 +29,9 @@ What Run All is expected to do:
 
 Screenshots after each Run All (and one per plot, for the solution version) are saved under
 test-artifacts/browser/, with the seconds each Run All took (run-all-times.txt); a failed
-test leaves a screenshot of the page there too.
+test leaves a screenshot of the page there too. A Run All in which nothing changes for two
+minutes has stalled: every process's Python stacks (py-spy) go to test-artifacts/browser/stalls/
+and into a warning, and the lesson runs once more after a kernel restart.
 """
 
 import json
@@ -38,6 +40,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -216,7 +219,22 @@ def test_run_all_in_jupyterlab(
     folder = f"lessons/{version}"
     jl.open_lab(page, lab, folder)
     jl.open_notebook(page, lesson.name)
-    seconds, stops = jl.run_all_the_way(page)
+    try:
+        seconds, stops = jl.run_all_the_way(page)
+    except jl.Stalled as stall:
+        # Once in about 60 Run Alls in CI (never on demand), a kernel stopped answering in
+        # a cell that takes milliseconds. Keep what every process was doing, say so loudly,
+        # and run the lesson once more in a new kernel; a second stall fails.
+        report = ARTIFACTS / "stalls" / f"{lesson.stem}-{version}.txt"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(f"{stall}\n\n{lab.stacks()}")
+        warnings.warn(
+            f"{lesson.name} ({version}): Run All stalled, {stall}; running it again after a "
+            f"restart. What every process was doing (also in {report}):\n{report.read_text()}",
+            stacklevel=1,
+        )
+        jl.restart_and_clear(page)
+        seconds, stops = jl.run_all_the_way(page)
     run_all_times[(lesson.stem, version)] = seconds
     jl.save(page)
     if stops:  # what a student sees where Run All stopped: the first unanswered exercise
@@ -401,36 +419,23 @@ def test_nbgrader_extensions_are_enabled_and_none_is_broken(lab):
         assert re.search(rf"nbgrader\.server_extensions\.{name}\s+OK", server), name
 
 
-def children(pid):
-    """The pids of the processes whose parent is `pid` (from /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry))
-        except (OSError, ValueError, IndexError):
-            continue  # not a process, or one that has just ended
-    return found
-
-
 def test_jupyterlabs_kernels_are_forked_from_its_preloaded_process(lab):
     # The server runs with `autograde lab`'s options (autograde/preloaded.py): its server
     # extension started the preloaded process; the default kernel is forked from it.
     preloaded = [
         pid
-        for pid in children(lab.process.pid)
+        for pid in jl.children(lab.process.pid)
         if b"autograde.preloaded_server" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
     assert len(preloaded) == 1, "JupyterLab did not start its preloaded process"
-    before = set(children(preloaded[0]))
+    before = set(jl.children(preloaded[0]))
     kernel = lab.api("POST", "api/kernels")  # the default kernel, Python 3 (ipykernel)
     try:
-        forked = set(children(preloaded[0])) - before
+        forked = set(jl.children(preloaded[0])) - before
         assert len(forked) == 1, "the kernel was not forked from the preloaded process"
     finally:
         lab.api("DELETE", f"api/kernels/{kernel['id']}")
-    assert not set(children(preloaded[0])) & forked, "the kernel outlived its shutdown"
+    assert not set(jl.children(preloaded[0])) & forked, "the kernel outlived its shutdown"
 
 
 # --- self-study: the learner's copy in JupyterLab -----------------------------------------

@@ -22,6 +22,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from autograde.preloaded import JUPYTERLAB_OPTIONS
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright's own download is not used
@@ -39,6 +41,9 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1366, "height": 768}  # a common laptop screen
 LONG = 600_000  # ms: the longest one run or validation may take (a lesson takes 25-125 s)
 SHORT = 90_000  # ms: the longest anything else may take (a click, a page, a kernel's start)
+# s: the longest a run may go without a cell finishing or an output appearing. A lesson's
+# slowest cell takes about 4 s, 20 s on a busy machine; a kernel that hangs never finishes.
+STALL = 120
 
 SETTINGS = {
     # Every cell in the page, so that outputs can be checked without scrolling.
@@ -136,6 +141,21 @@ class JupyterLab:
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
         return json.loads(body) if body else None
+
+    def stacks(self):
+        """What each process under the server is doing: every thread's Python stack, as
+        `py-spy dump` prints it (the kernels, the preloaded process they fork from)."""
+        py_spy = Path(sys.executable).with_name("py-spy")
+        dumps = []
+        for pid in descendants(self.process.pid):
+            try:
+                result = subprocess.run(
+                    [py_spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60
+                )
+                dumps.append(f"--- pid {pid}\n{result.stdout}{result.stderr}")
+            except (OSError, subprocess.TimeoutExpired) as error:
+                dumps.append(f"--- pid {pid}: py-spy failed: {error}")
+        return "\n".join(dumps)
 
     def shut_down_kernels(self):
         """End every kernel, so that the next lesson starts with the machine to itself."""
@@ -236,13 +256,40 @@ def last_count(page):
     return max(counts, default=-1)
 
 
+class Stalled(AssertionError):
+    """A run made no progress for STALL seconds: a cell shows [*] and nothing changes."""
+
+
+# What changes while a run makes progress: the prompts, and how many outputs there are.
+PROGRESS_JS = """(panel) => [
+  [...document.querySelectorAll(panel + ' .jp-InputArea-prompt')].map(p => p.textContent).join(),
+  document.querySelectorAll(panel + ' .jp-OutputArea-output').length,
+]"""
+
+
 def run(page, top, item, timeout=LONG):
-    """Choose a Run menu item; wait until what it started is over. Returns the seconds taken."""
+    """Choose a Run menu item; wait until what it started is over. Returns the seconds taken.
+
+    Raises Stalled, naming the cell that is running, when nothing changes for STALL seconds.
+    """
     before = last_count(page)
     start = time.monotonic()
     menu(page, top, item)
-    page.wait_for_function(DONE_JS, arg=[NOTEBOOK, before], timeout=timeout, polling=100)
-    return time.monotonic() - start
+    progress, changed = None, start
+    while True:
+        try:
+            page.wait_for_function(DONE_JS, arg=[NOTEBOOK, before], timeout=5_000, polling=100)
+            return time.monotonic() - start
+        except PlaywrightTimeout:
+            pass
+        now = time.monotonic()
+        if page.evaluate(PROGRESS_JS, NOTEBOOK) != progress:
+            progress, changed = page.evaluate(PROGRESS_JS, NOTEBOOK), now
+        elif now - changed > STALL:
+            running = [i for i, c in enumerate(cells(page)) if "*" in c["prompt"]]
+            raise Stalled(f"no progress for {STALL} s; cells showing [*]: {running}")
+        if now - start > timeout / 1000:
+            raise AssertionError(f"{item} was still running after {timeout / 1000:.0f} s")
 
 
 def select_cell(page, index):
@@ -285,6 +332,18 @@ def run_all_the_way(page):
         seconds += run(page, "Run", "Run Selected Cell and All Below")
 
 
+def restart_and_clear(page):
+    """Kernel > Restart Kernel and Clear Outputs of All Cells, confirmed; wait until idle."""
+    menu(page, "Kernel", "Restart Kernel and Clear Outputs of All Cells…")
+    page.locator(".jp-Dialog-footer .jp-mod-accept").click()
+    page.wait_for_function(
+        "(panel) => ![...document.querySelectorAll(panel + ' .jp-InputArea-prompt')]"
+        ".some(p => /[0-9*]/.test(p.textContent))",
+        arg=NOTEBOOK,
+    )
+    wait_kernel_idle(page)
+
+
 def save(page):
     """File > Save Notebook; wait until the server has written the file and the tab is clean."""
     with page.expect_response(
@@ -303,3 +362,24 @@ def layout(page):
 def images(page):
     """Every image in the notebook's outputs: loaded or not, its width and the room it has."""
     return page.evaluate(IMAGES_JS, NOTEBOOK)
+
+
+def descendants(pid):
+    """The pids of the processes under `pid`: its children, theirs, and so on (from /proc)."""
+    found = children(pid)
+    for child in list(found):
+        found.extend(descendants(child))
+    return found
+
+
+def children(pid):
+    """The pids of the processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue  # not a process, or one that has just ended
+    return found
