@@ -14,6 +14,7 @@ the kernel provisioner in preloaded.py. The process ends, and ends its kernels, 
 JupyterLab closes its stdin (or exits).
 """
 
+import ctypes
 import os
 import signal
 import sys
@@ -22,6 +23,7 @@ from .sandbox.warm_server import WARM_MODULES, become_kernel, preload, requests_
 
 # Lesson 01 compares with legacy Keras 2 as well; the lessons draw from numpy.random.
 PRELOADED_MODULES = (*WARM_MODULES, "numpy.random", "tf_keras")
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def serve():
@@ -32,6 +34,7 @@ def serve():
     reply(op="ready", pid=os.getpid())
     for request in requests_from(requests, kernels, reply):
         if request["op"] == "start":
+            request["server"] = os.getpid()
             pid = os.fork()
             if pid == 0:
                 replies.close()
@@ -56,6 +59,11 @@ def _signal_group(pid, signum):
 
 def _prepare_kernel(request):
     """Take the kernel's folder and environment; return ipykernel's arguments."""
+    # If this process is killed (the out-of-memory killer, say), its kernels die with it
+    # rather than run on as orphans, whether or not ipykernel polls for its parent.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != request["server"]:  # it died before the line above
+        os._exit(1)
     os.setsid()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)  # the requests stay with this process; output goes to the log

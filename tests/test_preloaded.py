@@ -6,6 +6,7 @@ with `autograde-preloaded` as the default provisioner; test_browser.py runs the 
 them in a real JupyterLab.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -60,13 +61,16 @@ class Kernel:
         self.km.shutdown_kernel(now=True)
 
 
-def gone(pid, timeout=10):
-    """True once process `pid` has ended (and been reaped by its parent)."""
+def gone(pid, timeout=10, zombie_is_gone=False):
+    """True once process `pid` has ended (and been reaped by its parent, unless
+    `zombie_is_gone`)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with open(f"/proc/{pid}/stat") as stat:
                 if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    if zombie_is_gone:
+                        return True
                     time.sleep(0.05)
                     continue
         except FileNotFoundError:
@@ -187,6 +191,23 @@ def test_the_preloaded_process_ends_its_kernels_when_jupyterlab_is_gone(tmp_path
         process.stop()  # closes its stdin: what JupyterLab's end (even a SIGKILL) does to it
     assert process.process.returncode == 0
     assert gone(kernel.pid)
+
+
+def test_a_killed_preloaded_process_takes_its_kernels_with_it(tmp_path):
+    # Killed outright (by the out-of-memory killer, say), it cannot end its kernels itself;
+    # they are not left running as orphans, even with no parent for ipykernel to poll.
+    env = {k: v for k, v in os.environ.items() if k != "JPY_PARENT_PID"}
+    process = PreloadedProcess()
+    kernel = process.fork_kernel(["-f", str(tmp_path / "kernel.json")], str(tmp_path), env)
+    try:
+        assert not gone(kernel.pid, timeout=1)
+        process.process.kill()
+        # Whoever adopts an orphan may not reap it at once: a zombie has ended too.
+        assert gone(kernel.pid, timeout=10, zombie_is_gone=True)
+    finally:
+        process.stop()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(kernel.pid, signal.SIGKILL)  # if it was left running
 
 
 def stand_in_server(monkeypatch, code):
