@@ -287,7 +287,10 @@ def run(page, top, item, timeout=LONG):
             progress, changed = page.evaluate(PROGRESS_JS, NOTEBOOK), now
         elif now - changed > STALL:
             running = [i for i, c in enumerate(cells(page)) if "*" in c["prompt"]]
-            raise Stalled(f"no progress for {STALL} s; cells showing [*]: {running}")
+            # Idle here means the kernel never got (or never answered) the next request.
+            status = page.locator("#jp-main-statusbar").inner_text().split("\n")
+            kernel = next((line for line in status if "|" in line), "no kernel status")
+            raise Stalled(f"no progress for {STALL} s; cells showing [*]: {running}; {kernel}")
         if now - start > timeout / 1000:
             raise AssertionError(f"{item} was still running after {timeout / 1000:.0f} s")
 
