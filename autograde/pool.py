@@ -19,7 +19,7 @@ import time
 
 from . import config, gradebook
 from .outcome import Failure, Kind, Outcome
-from .sandbox.warm_client import remove_slots_of
+from .sandbox.warm_client import remove_leftovers_of
 
 
 def scrubbing_url(root, db_url):
@@ -106,7 +106,7 @@ class Worker:
             self.process.wait()
         self.results.close()
         self.log.close()
-        remove_slots_of(self.process.pid)  # what it could not delete if it was killed
+        remove_leftovers_of(self.process.pid)  # what it could not delete if it was killed
 
 
 class LocalPool:

@@ -23,7 +23,7 @@ from nbgrader.api import Gradebook
 
 from autograde import config, course, dask_worker
 from autograde.grading import grade_course
-from autograde.sandbox.warm_client import remove_slots_of
+from autograde.sandbox.warm_client import remove_leftovers_of
 
 BIN = Path(sys.executable).parent
 WRONG_DOUBLE = "def double(x):\n    return x"
@@ -120,7 +120,7 @@ class Cluster:
         # A dead machine's /tmp goes with it; here the grading processes' warm slots
         # would stay in this machine's.
         for member in family:
-            remove_slots_of(member.pid)
+            remove_leftovers_of(member.pid)
 
     def stop(self):
         for process in reversed(self.processes):

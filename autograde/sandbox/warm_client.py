@@ -217,7 +217,7 @@ def socket_folder_prefix(pid):
     return f"autograde-kernel-{pid}-"
 
 
-def remove_slots_of(pid):
+def remove_leftovers_of(pid):
     """Delete what is left of the warm slots and kernel socket folders of grading process
     `pid`, which has ended."""
     for prefix in (slot_prefix(pid), socket_folder_prefix(pid)):
