@@ -39,7 +39,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1366, "height": 768}  # a common laptop screen
-LONG = 600_000  # ms: the longest one run or validation may take (a lesson takes 25-125 s)
+LONG = 600_000  # ms: the longest one run or validation may take (a lesson takes 30-60 s here)
 SHORT = 90_000  # ms: the longest anything else may take (a click, a page, a kernel's start)
 # s: the longest a run may go without a cell finishing or an output appearing. A lesson's
 # slowest cell takes about 4 s, 20 s on a busy machine; a kernel that hangs never finishes.
@@ -282,9 +282,9 @@ def run(page, top, item, timeout=LONG):
             return time.monotonic() - start
         except PlaywrightTimeout:
             pass
-        now = time.monotonic()
-        if page.evaluate(PROGRESS_JS, NOTEBOOK) != progress:
-            progress, changed = page.evaluate(PROGRESS_JS, NOTEBOOK), now
+        now, latest = time.monotonic(), page.evaluate(PROGRESS_JS, NOTEBOOK)
+        if latest != progress:
+            progress, changed = latest, now
         elif now - changed > STALL:
             running = [i for i, c in enumerate(cells(page)) if "*" in c["prompt"]]
             # Idle here means the kernel never got (or never answered) the next request.
