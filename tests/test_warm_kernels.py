@@ -4,9 +4,12 @@ import asyncio
 import concurrent.futures
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -15,6 +18,7 @@ from fixture_assignment import AID, NOTEBOOK, answered, fixture_lesson
 from autograde import course
 from autograde.grading import grade_course
 from autograde.sandbox import SandboxedKernelManager
+from autograde.sandbox.bwrap import SOCKET_PATH_MAX, SOCKET_PATH_ROOM
 
 # What a kernel reports of itself: a warm one must match a fresh one in all but `draw`.
 FACTS = """\
@@ -243,11 +247,22 @@ def test_nothing_passes_from_one_warm_kernel_to_the_next(tmp_path, code_score):
 
 
 @pytest.mark.sandbox
-def test_kernels_start_when_the_temporary_folder_has_a_long_path(tmp_path, monkeypatch):
+@pytest.mark.parametrize("length", ["too long to hold sockets", "the longest that may"])
+def test_kernels_start_when_the_temporary_folder_has_a_long_path(
+    tmp_path, monkeypatch, request, length
+):
     # A kernel's Unix sockets must stay under 108 bytes; a Dask worker's or a batch job's
-    # TMPDIR can be long enough to break that (it did: every cluster grade failed in CI).
-    long_tmp = tmp_path / ("t" * 60) / ("m" * 60)
-    long_tmp.mkdir(parents=True)
+    # TMPDIR can be long enough to break that (it did: every cluster grade failed in CI,
+    # and again when the names of the folders below it grew).
+    if length == "too long to hold sockets":
+        long_tmp = tmp_path / ("t" * 60) / ("m" * 60)
+        long_tmp.mkdir(parents=True)
+    else:  # socket_home() keeps a folder this long: the sockets go below it
+        base = Path(tempfile.mkdtemp(prefix="long-", dir="/tmp"))
+        request.addfinalizer(lambda: shutil.rmtree(base, ignore_errors=True))
+        long_tmp = base / ("t" * (SOCKET_PATH_MAX - SOCKET_PATH_ROOM - len(str(base)) - 1))
+        long_tmp.mkdir()
+        assert len(str(long_tmp)) == SOCKET_PATH_MAX - SOCKET_PATH_ROOM
     monkeypatch.setattr("tempfile.tempdir", str(long_tmp))
     submission, course_root = make_submission(tmp_path)
 

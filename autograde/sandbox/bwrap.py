@@ -80,10 +80,11 @@ def sandbox_problem():
     return None if len(problems) < len(paths) else "; ".join(problems)
 
 
-# A Unix socket's path has at most 107 bytes on Linux. A kernel's sockets live three
-# folders below the temporary folder (warm slot, kernel folder, "kernel-N": up to 64 more
-# bytes), which a long TMPDIR (a Dask worker's, a batch job's) pushes past that: zmq then
-# cannot bind at all.
+# A Unix socket's path has at most 107 bytes on Linux. A kernel's sockets live up to three
+# levels below the temporary folder (warm slot, kernel folder, "kernel-N": at most 52 more
+# bytes with a 7-digit pid; test_warm_kernels starts kernels at the longest temporary folder
+# this allows), which a long TMPDIR (a Dask worker's, a batch job's) pushes past that: zmq
+# then cannot bind or connect at all.
 SOCKET_PATH_MAX, SOCKET_PATH_ROOM = 107, 64
 
 

@@ -85,9 +85,13 @@ class UnixSocketKernelManager(AsyncKernelManager):
         """Where the private folder of the sockets goes (a path short enough for them)."""
         return socket_home()
 
+    def _socket_folder_prefix(self):
+        # Named after this process, so that what a killed grading process leaves is found.
+        return socket_folder_prefix(os.getpid())
+
     async def _async_pre_start_kernel(self, **kw):
         self._socket_dir = tempfile.mkdtemp(
-            prefix=socket_folder_prefix(os.getpid()), dir=self._socket_folder()
+            prefix=self._socket_folder_prefix(), dir=self._socket_folder()
         )
         self.ip = str(Path(self._socket_dir) / "kernel")
         self.connection_file = str(Path(self._socket_dir) / "kernel.json")
@@ -149,6 +153,11 @@ class SandboxedKernelManager(UnixSocketKernelManager):
     def _socket_folder(self):
         # A warm kernel's sockets go in its warm process's slot, bound into the sandbox.
         return socket_home() if self._warm_process is None else self._warm_process.slot
+
+    def _socket_folder_prefix(self):
+        # In a slot (named after this process, deleted whole), a short name: the socket
+        # paths must fit in SOCKET_PATH_ROOM below the temporary folder (bwrap.py).
+        return "k-" if self._warm_process is not None else super()._socket_folder_prefix()
 
     async def _async_pre_start_kernel(self, **kw):
         if self.sandbox and bwrap_path() is None:
