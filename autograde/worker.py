@@ -11,6 +11,7 @@ of them.
 import argparse
 import atexit
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import zmq
 from nbgrader.preprocessors.execute import UnresponsiveKernelError
 
 from . import config, course
@@ -91,6 +93,19 @@ def grade_one(api, root, student, assignment, force=False):
     return failures
 
 
+def close_leftover_zmq():
+    """Destroy the zmq contexts a submission's kernel clients left open (on an error path of
+    jupyter_client's, say), while their sockets can still be found and closed.
+
+    Left to the garbage collector, a context and its open sockets are collected together:
+    the context's finalizer no longer sees them, waits forever for them to close, and the
+    grading process hangs until the hard limit kills it (it did, under Dask).
+    """
+    for thing in gc.get_objects():
+        if isinstance(thing, zmq.Context) and not thing.closed:
+            thing.destroy(linger=0)
+
+
 def grader_failed(error):
     """The Failure when the grader itself, not the submission, went wrong."""
     return Failure(Kind.GRADER_ERROR, detail=f"{type(error).__name__}: {error}")
@@ -127,6 +142,7 @@ def main(argv=None):
         except Exception as error:  # one submission's failure must not stop the rest
             failures = [grader_failed(error)]
         results.write(json.dumps([scrubbed(f, url).to_dict() for f in failures]) + "\n")
+        close_leftover_zmq()  # between submissions no kernel is running: none is in use
 
 
 if __name__ == "__main__":

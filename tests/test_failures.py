@@ -312,3 +312,19 @@ def test_a_submission_too_large_is_refused_before_it_is_read(tmp_path):
     big = b"{" + b" " * (config.MAX_SUBMISSION_MB * 2**20) + b"}"
     (failure,) = intake(tmp_path, {"00_a.ipynb": big})
     assert failure.kind is Kind.TOO_LARGE and "MB" in failure.detail
+
+
+def test_the_worker_closes_the_zmq_contexts_a_submission_left_open():
+    # A context left with open sockets, in a reference cycle as an error path leaves it:
+    # collected later, it would wait forever for its sockets (the grading process hung).
+    import zmq
+
+    from autograde.worker import close_leftover_zmq
+
+    context = zmq.Context()
+    socket = context.socket(zmq.PUSH)
+    socket.connect("inproc://nowhere")
+    cycle = {"context": context, "socket": socket}
+    cycle["itself"] = cycle
+    close_leftover_zmq()
+    assert context.closed and socket.closed
