@@ -6,6 +6,7 @@ a backend that grades elsewhere offers the same method. Each worker is a
 the next; one that a submission wedges past the hard limit is killed and replaced.
 """
 
+import collections
 import json
 import os
 import queue
@@ -54,7 +55,7 @@ class Worker:
             env={**os.environ, config.DB_URL_ENV: db_url} if db_url else None,
         )
         os.close(results_end)
-        self.results = os.fdopen(results)
+        self.results, self.unread = results, b""  # read by hand: select() sees no buffer
 
     @property
     def alive(self):
@@ -62,23 +63,51 @@ class Worker:
 
     def grade(self, student, assignment, hard_limit):
         """Grade one submission; an Outcome whatever happens, with the worker killed if stuck."""
-        outcome = Outcome(student, assignment)
+        self.send(student, assignment)
+        return self.receive(student, assignment, hard_limit)
+
+    def send(self, student, assignment):
+        """Queue a submission; the worker starts on it once done with those sent before."""
         try:
             self.process.stdin.write(json.dumps([student, assignment]) + "\n")
             self.process.stdin.flush()
         except BrokenPipeError:
-            pass  # it died: read the reason below
-        ready, _, _ = select.select([self.results], [], [], hard_limit)
-        line = self.results.readline() if ready else None
-        if line:
-            outcome.failures = [Failure.from_dict(f) for f in json.loads(line)]
-        elif line is None:
-            self.kill()
-            outcome.failures = [Failure(Kind.STOPPED_BY_FORCE, detail=f"{hard_limit:g}")]
-        else:  # it exited: its last words say why (read before kill() closes the log)
-            outcome.failures = [Failure(Kind.GRADER_ERROR, detail=self.last_log_line())]
-            self.kill()
-        return outcome
+            pass  # it died: receive() reads the reason
+
+    def receive(self, student, assignment, hard_limit, ready=None):
+        """The Outcome of the oldest submission sent, which must come within `hard_limit`
+        seconds: else the worker is killed. `ready()` is called when the worker can take
+        its next submission (the result comes later: its feedback is being written)."""
+        outcome = Outcome(student, assignment)
+        deadline = time.monotonic() + hard_limit
+        while True:
+            line = self._line(deadline)
+            if line is None:
+                self.kill()
+                outcome.failures = [Failure(Kind.STOPPED_BY_FORCE, detail=f"{hard_limit:g}")]
+            elif not line:  # it exited: its last words say why (read before kill() closes the log)
+                outcome.failures = [Failure(Kind.GRADER_ERROR, detail=self.last_log_line())]
+                self.kill()
+            elif json.loads(line) == "ready":
+                if ready is not None:
+                    ready()
+                continue
+            else:
+                outcome.failures = [Failure.from_dict(f) for f in json.loads(line)]
+            return outcome
+
+    def _line(self, deadline):
+        """The next line of results; "" if the worker has closed them, None at the deadline."""
+        while b"\n" not in self.unread:
+            ready, _, _ = select.select([self.results], [], [], max(0, deadline - time.monotonic()))
+            if not ready:
+                return None
+            chunk = os.read(self.results, 65536)
+            if not chunk:
+                return ""
+            self.unread += chunk
+        line, self.unread = self.unread.split(b"\n", 1)
+        return line.decode()
 
     def last_log_line(self):
         self.log.seek(0)
@@ -104,7 +133,9 @@ class Worker:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-        self.results.close()
+        if self.results is not None:
+            os.close(self.results)
+            self.results = None
         self.log.close()
         remove_leftovers_of(self.process.pid)  # what it could not delete if it was killed
 
@@ -147,35 +178,71 @@ class LocalPool:
     def _slot(self, waiting, done):
         """Take submissions until none are left, grading them with one worker.
 
-        A submission another run on the course is grading (see `gradebook.claim`) goes
-        back in the queue, to be taken again once the rest is under way.
+        The worker is sent its next submission as soon as it is ready for it, while the
+        last one's feedback is being written: at most two are sent and not yet done. When
+        the worker is killed or dies, the one it had not begun goes back in the queue. A
+        submission another run on the course is grading (see `gradebook.claim`) goes back
+        in the queue too, to be taken again once the rest is under way.
         """
-        worker = None
-        try:
+        worker, sent = None, collections.deque()  # sent: (student, assignment, claim)
+
+        def send_next(wait):
+            nonlocal worker
+            if sent and not worker.alive:
+                return  # ahead only to a worker that is up (receive() reads why it is not)
             while True:
                 try:
                     student, assignment = waiting.get_nowait()
                 except queue.Empty:
                     return
                 claimed = gradebook.claim(self.root, student, assignment, wait=False)
-                if claimed is None:
-                    waiting.put((student, assignment))
-                    time.sleep(0.5)
-                    continue
-                try:
-                    if worker is None or not worker.alive:
-                        worker = Worker(
-                            self.root, self.cell_timeout, self.force, self.no_sandbox, self.db_url
-                        )
-                    outcome = worker.grade(student, assignment, self.hard_limit)
-                except Exception as error:
-                    detail = config.scrub(f"{type(error).__name__}: {error}", self.url)
-                    outcome = Outcome(
-                        student, assignment, failures=[Failure(Kind.GRADER_ERROR, detail=detail)]
+                if claimed is not None:
+                    break
+                waiting.put((student, assignment))
+                if not wait:
+                    return
+                time.sleep(0.5)
+            try:
+                if worker is None or not worker.alive:
+                    worker = Worker(
+                        self.root, self.cell_timeout, self.force, self.no_sandbox, self.db_url
                     )
-                finally:
-                    claimed.close()
+                worker.send(student, assignment)
+                sent.append((student, assignment, claimed))
+            except Exception as error:
+                claimed.close()
+                done.put(self._grader_error(student, assignment, error))
+
+        try:
+            while True:
+                if not sent:
+                    send_next(wait=True)
+                    if not sent:
+                        if waiting.empty():
+                            return
+                        continue  # the worker could not be started: try the next one
+                student, assignment, claimed = sent[0]
+                try:
+                    outcome = worker.receive(
+                        student, assignment, self.hard_limit, ready=lambda: send_next(wait=False)
+                    )  # a worker says "ready" once per submission, before its result
+                except Exception as error:
+                    worker.kill()
+                    outcome = self._grader_error(student, assignment, error)
+                sent.popleft()
+                claimed.close()
+                if not worker.alive:  # killed, or it died: what it had not begun is queued again
+                    while sent:
+                        student_, assignment_, claimed_ = sent.popleft()
+                        claimed_.close()
+                        waiting.put((student_, assignment_))
                 done.put(outcome)
         finally:
+            for _, _, claimed in sent:
+                claimed.close()
             if worker is not None:
                 worker.close()
+
+    def _grader_error(self, student, assignment, error):
+        detail = config.scrub(f"{type(error).__name__}: {error}", self.url)
+        return Outcome(student, assignment, failures=[Failure(Kind.GRADER_ERROR, detail=detail)])

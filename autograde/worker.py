@@ -2,10 +2,13 @@
 
 A worker grades one submission after another with nbgrader's API (autograde, then
 feedback), keeping its warm kernel process (autograde/sandbox/) between them. It reads
-one submission a line on stdin, as a JSON list `[student, assignment]`, and writes its
-failures as a JSON line to file descriptor FD: a pipe of its own, so that nothing printed
-by nbgrader or a kernel can pass for a result. The local pool (pool.py) runs `--jobs`
-of them.
+one submission a line on stdin, as a JSON list `[student, assignment]`, and writes to file
+descriptor FD, a pipe of its own (so that nothing printed by nbgrader or a kernel can pass
+for a result), one JSON line per submission in the order they came: the list of its
+failures. A submission's feedback page is written by a process of the worker's own while
+the next submission's cells run, so the worker also writes the line `"ready"` as soon as
+a submission is autograded: send the next one then, or ignore it and wait for the result.
+The local pool (pool.py) runs `--jobs` of them, and sends ahead; a Dask task waits.
 """
 
 import argparse
@@ -14,8 +17,12 @@ import dataclasses
 import gc
 import json
 import logging
+import multiprocessing
 import os
 import sys
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import nbformat
@@ -67,14 +74,15 @@ def failures_in_autograded(root, student, assignment):
     return failures
 
 
-def grade_one(api, root, student, assignment, force=False):
-    """Autograde one submission and write its feedback; return its failures, never raise.
+def autograde_one(api, root, student, assignment, force=False):
+    """Autograde one submission: (its failures so far, whether to write its feedback).
 
-    Without `force`, nbgrader skips a submission it has already autograded.
+    Never raises for what a submission does. Without `force`, nbgrader skips a submission
+    it has already autograded.
     """
     failures = course.check_files(root, student, assignment)
     if REFUSED & {f.kind for f in failures}:
-        return failures
+        return failures, False
     watcher = RaisedWhileLogging()
     api.log.addHandler(watcher)
     try:
@@ -83,13 +91,25 @@ def grade_one(api, root, student, assignment, force=False):
         api.log.removeHandler(watcher)
     if not result["success"]:
         if failures:  # nbgrader failed on the files already reported
-            return failures
+            return failures, False
         if watcher.raised:
-            return [failure_from_exception(watcher.raised[0])]
-        return [Failure(Kind.NBGRADER_ERROR, detail="see the grader's log")]
-    failures += failures_in_autograded(root, student, assignment)
+            return [failure_from_exception(watcher.raised[0])], False
+        return [Failure(Kind.NBGRADER_ERROR, detail="see the grader's log")], False
+    return failures + failures_in_autograded(root, student, assignment), True
+
+
+def write_feedback(api, student, assignment, force=False):
+    """Write the feedback page of an autograded submission; the failures that adds."""
     if not api.generate_feedback(assignment, student, force=force)["success"]:
-        failures.append(Failure(Kind.NO_FEEDBACK))
+        return [Failure(Kind.NO_FEEDBACK)]
+    return []
+
+
+def grade_one(api, root, student, assignment, force=False):
+    """Autograde one submission and write its feedback; return its failures, never raise."""
+    failures, feedback_due = autograde_one(api, root, student, assignment, force)
+    if feedback_due:
+        failures += write_feedback(api, student, assignment, force)
     return failures
 
 
@@ -120,6 +140,91 @@ def scrubbed(failure, url):
     )
 
 
+def serve(lines, report, autograde, feedback):
+    """Grade the submission of each line, writing each one's feedback while the next one runs.
+
+    `autograde(student, assignment)` gives (failures, whether feedback is due) and
+    `feedback(student, assignment)` the failures that adds; `report(message)` sends a
+    submission's failures (a list), in the order the submissions came, or "ready" when the
+    next submission can be sent.
+    """
+    writing = None  # the thread writing the last submission's feedback, then its result
+
+    def finish(student, assignment, failures):
+        try:
+            failures = failures + feedback(student, assignment)
+        except Exception as error:
+            failures = failures + [grader_failed(error)]
+        report(failures)
+
+    for line in lines:
+        student, assignment = json.loads(line)
+        try:
+            failures, feedback_due = autograde(student, assignment)
+        except Exception as error:  # one submission's failure must not stop the rest
+            failures, feedback_due = [grader_failed(error)], False
+        close_leftover_zmq()  # between submissions no kernel is running: none is in use
+        if writing is not None:
+            writing.join()  # results go out in the order the submissions came
+        if feedback_due:
+            report("ready")  # before the result, which the thread may write at once
+            writing = threading.Thread(target=finish, args=(student, assignment, failures))
+            writing.start()
+        else:
+            writing = None
+            report(failures)
+    if writing is not None:
+        writing.join()
+
+
+class FeedbackProcess:
+    """A process of the worker's own that writes feedback pages, started again if it dies.
+
+    A thread would do the same work, but would hold the interpreter's lock that the next
+    submission's kernel client, in this process, needs at every message.
+    """
+
+    def __init__(self, root, no_sandbox=False, db_url=None, force=False):
+        self.options = (str(root), no_sandbox, db_url)
+        self.force = force
+        self.executor = self._start()
+
+    def _start(self):
+        executor = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=open_feedback_api,
+            initargs=self.options,
+        )
+        executor.submit(int)  # it starts (imports nbgrader) while the first cells run
+        return executor
+
+    def write(self, student, assignment):
+        """write_feedback, there; the failures it adds."""
+        try:
+            return self.executor.submit(feedback_here, student, assignment, self.force).result()
+        except BrokenProcessPool:  # it died: this page is lost, the next one gets a new process
+            self.executor.shutdown(wait=False)
+            self.executor = self._start()
+            raise
+
+    def close(self):
+        self.executor.shutdown()
+
+
+FEEDBACK_API = None  # in the feedback process: its own NbGraderAPI on the course
+
+
+def open_feedback_api(root, no_sandbox, db_url):
+    global FEEDBACK_API
+    config.prepare_environment()
+    FEEDBACK_API = config.open_api(root, no_sandbox=no_sandbox, db_url=db_url)
+
+
+def feedback_here(student, assignment, force):
+    return write_feedback(FEEDBACK_API, student, assignment, force)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograde.worker")
     parser.add_argument("root")
@@ -134,15 +239,25 @@ def main(argv=None):
     # A `--db` URL, given by the pool in the environment: gone before any kernel starts.
     db_url = os.environ.pop(config.DB_URL_ENV, None)
     api = config.open_api(args.root, args.timeout, no_sandbox=args.no_sandbox, db_url=db_url)
-    url = api.coursedir.db_url
-    for line in sys.stdin:
-        student, assignment = json.loads(line)
-        try:
-            failures = grade_one(api, args.root, student, assignment, force=args.force)
-        except Exception as error:  # one submission's failure must not stop the rest
-            failures = [grader_failed(error)]
-        results.write(json.dumps([scrubbed(f, url).to_dict() for f in failures]) + "\n")
-        close_leftover_zmq()  # between submissions no kernel is running: none is in use
+    root, url = api.coursedir.root, api.coursedir.db_url
+    feedback = FeedbackProcess(root, args.no_sandbox, db_url, args.force)
+    writing = threading.Lock()
+
+    def report(message):
+        if isinstance(message, list):
+            message = [scrubbed(f, url).to_dict() for f in message]
+        with writing:
+            results.write(json.dumps(message) + "\n")
+
+    serve(
+        sys.stdin,
+        report,
+        autograde=lambda student, assignment: autograde_one(
+            api, root, student, assignment, force=args.force
+        ),
+        feedback=feedback.write,
+    )
+    feedback.close()
 
 
 if __name__ == "__main__":

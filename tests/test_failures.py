@@ -246,9 +246,24 @@ def test_a_worker_killed_while_its_kernel_runs_leaves_no_folder_behind(tmp_path,
         while not folders_of(worker, prefix) and time.monotonic() < deadline:
             time.sleep(0.2)  # until its kernel (or warm process) has started
         assert folders_of(worker, prefix), "the worker made no such folder: nothing to check"
+        assert len(processes_in_group(worker.process.pid)) >= 2  # it, and what it started
     finally:
         worker.kill()  # what grade() does past the hard limit: no atexit runs in the worker
     assert not worker.alive and folders_of(worker, prefix) == []
+    assert processes_in_group(worker.process.pid) == []
+
+
+def processes_in_group(group):
+    """The live (not zombie) processes of a process group: a worker's, and all it started."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(fields[2]) == group and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
 
 
 @pytest.mark.sandbox
