@@ -105,14 +105,6 @@ def write_feedback(api, student, assignment, force=False):
     return []
 
 
-def grade_one(api, root, student, assignment, force=False):
-    """Autograde one submission and write its feedback; return its failures, never raise."""
-    failures, feedback_due = autograde_one(api, root, student, assignment, force)
-    if feedback_due:
-        failures += write_feedback(api, student, assignment, force)
-    return failures
-
-
 def close_leftover_zmq():
     """Destroy the zmq contexts a submission's kernel clients left open (on an error path of
     jupyter_client's, say), while their sockets can still be found and closed.

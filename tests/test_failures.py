@@ -21,7 +21,7 @@ from autograde.pool import Worker
 from autograde.preprocessors import ExplainFailures
 from autograde.sandbox.bwrap import socket_home
 from autograde.sandbox.warm_client import WarmKernelError, slot_prefix, socket_folder_prefix
-from autograde.worker import grade_one
+from autograde.worker import autograde_one
 
 # One failure of each kind, as the place that detects it records it, and the words the
 # instructor's summary must then show.
@@ -187,9 +187,8 @@ class FailingAPI:
 def test_the_exception_that_stopped_nbgrader_becomes_the_failure(tmp_path, error, kind, detail):
     (tmp_path / "source" / "lesson00").mkdir(parents=True)
     (tmp_path / "submitted" / "ada" / "lesson00").mkdir(parents=True)
-    assert grade_one(FailingAPI(error), tmp_path, "ada", "lesson00") == [
-        Failure(kind, detail=detail)
-    ]
+    failures, feedback_due = autograde_one(FailingAPI(error), tmp_path, "ada", "lesson00")
+    assert failures == [Failure(kind, detail=detail)] and not feedback_due
 
 
 def test_a_worker_that_cannot_start_is_a_grader_error(tmp_path):
