@@ -15,6 +15,7 @@ JupyterLab closes its stdin (or exits).
 """
 
 import ctypes
+import functools
 import os
 import signal
 import sys
@@ -31,14 +32,15 @@ def serve():
     # What imported modules and kernels print goes to JupyterLab's log.
     requests, replies, reply = preload(PRELOADED_MODULES)
     kernels = set()
+    # A forked kernel compares its parent with this pid: see _prepare_kernel.
+    prepare = functools.partial(_prepare_kernel, server=os.getpid())
     reply(op="ready", pid=os.getpid())
     for request in requests_from(requests, kernels, reply):
         if request["op"] == "start":
-            request["server"] = os.getpid()
             pid = os.fork()
             if pid == 0:
                 replies.close()
-                become_kernel(_prepare_kernel, request)  # never returns
+                become_kernel(prepare, request)  # never returns
             kernels.add(pid)
             reply(op="started", pid=pid)
         elif request["op"] == "signal" and request["pid"] in kernels:
@@ -57,12 +59,13 @@ def _signal_group(pid, signum):
         pass
 
 
-def _prepare_kernel(request):
-    """Take the kernel's folder and environment; return ipykernel's arguments."""
+def _prepare_kernel(request, server):
+    """Take the kernel's folder and environment; return ipykernel's arguments. `server` is
+    the preloaded process's pid."""
     # If this process is killed (the out-of-memory killer, say), its kernels die with it
     # rather than run on as orphans, whether or not ipykernel polls for its parent.
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != request["server"]:  # it died before the line above
+    if os.getppid() != server:  # it died before the line above
         os._exit(1)
     os.setsid()
     null = os.open(os.devnull, os.O_RDONLY)
