@@ -1,8 +1,8 @@
 """A worker grades the next submission while the last one's feedback page is written.
 
-worker.serve overlaps the two (the page is Python work in the grading process, the next
-cells run in a kernel), and the local pool sends a worker its next submission when the
-worker says it is ready, before the last one's result. Stand-ins replace nbgrader and the
+worker.serve overlaps the two (the page is written by the worker's feedback process, the
+next cells run in a kernel), and the local pool sends a worker its next submission when
+the worker says it is ready, before the last one's result. Stand-ins replace nbgrader and the
 worker processes here; test_autograde.py and test_hostile.py grade real classes this way.
 """
 
