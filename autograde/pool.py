@@ -88,12 +88,13 @@ class Worker:
             elif not line:  # it exited: its last words say why (read before kill() closes the log)
                 outcome.failures = [Failure(Kind.GRADER_ERROR, detail=self.last_log_line())]
                 self.kill()
-            elif json.loads(line) == "ready":
-                if ready is not None:
-                    ready()
-                continue
             else:
-                outcome.failures = [Failure.from_dict(f) for f in json.loads(line)]
+                message = json.loads(line)
+                if message == "ready":
+                    if ready is not None:
+                        ready()
+                    continue
+                outcome.failures = [Failure.from_dict(f) for f in message]
             return outcome
 
     def _line(self, deadline):

@@ -138,7 +138,7 @@ def serve(lines, report, autograde, feedback):
     `autograde(student, assignment)` gives (failures, whether feedback is due) and
     `feedback(student, assignment)` the failures that adds; `report(message)` sends a
     submission's failures (a list), in the order the submissions came, or "ready" when the
-    next submission can be sent.
+    next submission can be sent; it is never called from two threads at once.
     """
     writing = None  # the thread writing the last submission's feedback, then its result
 
@@ -233,13 +233,11 @@ def main(argv=None):
     api = config.open_api(args.root, args.timeout, no_sandbox=args.no_sandbox, db_url=db_url)
     root, url = api.coursedir.root, api.coursedir.db_url
     feedback = FeedbackProcess(root, args.no_sandbox, db_url, args.force)
-    writing = threading.Lock()
 
     def report(message):
         if isinstance(message, list):
             message = [scrubbed(f, url).to_dict() for f in message]
-        with writing:
-            results.write(json.dumps(message) + "\n")
+        results.write(json.dumps(message) + "\n")
 
     serve(
         sys.stdin,
