@@ -1,4 +1,5 @@
-"""A worker grades the next submission while the last one's feedback page is written.
+"""A worker grades the next submission while the last one's feedback page is written, and
+starts its next kernel without waiting for nothing.
 
 worker.serve overlaps the two (the page is written by the worker's feedback process, the
 next cells run in a kernel), and the local pool sends a worker its next submission when
@@ -6,16 +7,21 @@ the worker says it is ready, before the last one's result. Stand-ins replace nbg
 worker processes here; test_autograde.py and test_hostile.py grade real classes this way.
 """
 
+import asyncio
 import json
 import multiprocessing
 import os
+import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
+from jupyter_client.manager import AsyncKernelManager
 
 from autograde import config, pool
 from autograde.outcome import Failure, Kind, Outcome
+from autograde.sandbox.kernel_manager import PromptKernelClient, SandboxedKernelManager
 from autograde.worker import FeedbackProcess, serve
 
 WAIT = 30  # seconds a stand-in waits for what the grader must do meanwhile
@@ -178,3 +184,50 @@ def test_a_feedback_process_that_dies_loses_one_page_not_the_next(tmp_path):
         assert feedback.write("cy", "lesson00") == [Failure(Kind.NO_FEEDBACK)]
     finally:
         feedback.close()
+
+
+class StandInChannel:
+    """A kernel client's channel holding `messages`; it notes how long each read may wait."""
+
+    def __init__(self, messages):
+        self.messages, self.waits = list(messages), []
+
+    def send(self, message):
+        pass
+
+    async def get_msg(self, timeout=None):
+        self.waits.append(timeout)
+        if not self.messages:
+            raise queue.Empty
+        return self.messages.pop(0)
+
+
+def test_a_kernel_client_is_ready_without_waiting_for_iopub_to_go_quiet():
+    # jupyter_client's own client reads IOPub until it has been quiet for 0.2 s, at every
+    # submission's start; nbclient reads only its own requests' messages from there.
+    client = PromptKernelClient()
+    status = [{"msg_type": "status", "content": {"execution_state": s}} for s in ("busy", "idle")]
+    reply = {"msg_type": "kernel_info_reply", "content": {"protocol_version": "5.4"}}
+    client._shell_channel = StandInChannel([reply])
+    client._iopub_channel = StandInChannel([*status, status[0]])
+
+    # In a thread of its own: Playwright may have left an event loop in this one.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, client.wait_for_ready(timeout=60)).result()
+
+    assert client._iopub_channel.messages == []  # what had arrived is dropped
+    # One wait, for the message that shows IOPub is connected; then none.
+    assert client._iopub_channel.waits == [0.2, 0, 0, 0]
+
+
+def test_a_kernels_shutdown_is_seen_within_a_hundredth_of_a_second(monkeypatch):
+    looks = []
+
+    async def wait(manager, pollinterval=0.1):
+        looks.append(pollinterval)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_wait", wait)
+    manager = SandboxedKernelManager()
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, manager._async_finish_shutdown(waittime=1)).result()
+    assert looks and max(looks) <= 0.01

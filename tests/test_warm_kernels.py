@@ -287,3 +287,75 @@ def test_a_stopped_warm_process_leaves_no_open_pipe(tmp_path):
     pool.stop_all()
     assert warm.process.returncode is not None
     assert warm.process.stdin.closed and warm.process.stdout.closed
+
+
+# The warm process's loop, run in a process of its own (it reaps any child of the process
+# it runs in, which in a test process would include other tests' servers).
+KERNEL_EXIT = textwrap.dedent(
+    """\
+    import json, os, sys, time
+    from autograde.sandbox import warm_server
+    warm_server.POLL_SECONDS = 600  # now only the kernel's exit can wake the loop in time
+    kernel = os.fork()
+    if kernel == 0:
+        time.sleep(0.5)
+        os._exit(7)
+    requests, more_requests = os.pipe()
+
+    def reply(**message):
+        print(json.dumps(message), flush=True)
+        os.close(more_requests)  # the worker is gone: the loop ends
+
+    for _ in warm_server.requests_from(os.fdopen(requests, "rb", buffering=0), {kernel}, reply):
+        pass
+    """
+)
+
+
+def test_the_warm_process_reports_a_kernels_exit_as_it_happens():
+    # The grader waits for this report at every kernel's shutdown.
+    run = subprocess.run(
+        [sys.executable, "-c", KERNEL_EXIT], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["op"] == "exited"
+    assert json.loads(run.stdout)["status"] == 7
+
+
+KERNEL_FDS = textwrap.dedent(
+    """\
+    import os, signal, time
+    from autograde.sandbox import warm_server
+    def pidfds():
+        links = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                links.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:  # the listing's own
+                pass
+        return links.count("anon_inode:[pidfd]")
+    first = os.fork()
+    if first == 0:
+        os.close(1)
+        time.sleep(60)
+        os._exit(0)
+    try:
+        warm_server._watch_exits({first})  # as the loop has it when the next kernel is forked
+        assert pidfds(), "no pidfd to inherit: this test would prove nothing"
+        second = os.fork()
+        if second == 0:
+            warm_server.become_kernel(lambda request: os._exit(pidfds()), {})
+        _, status = os.waitpid(second, 0)
+        print(os.waitstatus_to_exitcode(status))
+    finally:
+        os.kill(first, signal.SIGKILL)
+    """
+)
+
+
+def test_a_kernel_holds_no_pidfd_of_the_kernels_before_it():
+    run = subprocess.run(
+        [sys.executable, "-c", KERNEL_FDS], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "0"

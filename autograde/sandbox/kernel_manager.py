@@ -18,14 +18,17 @@ kernel then works in a copy of its submission folder, without the notebooks.
 
 import atexit
 import os
+import queue
 import shutil
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Float, Integer, List, Unicode
+from traitlets import Bool, DottedObjectName, Float, Integer, List, Type, Unicode
 
 from .. import config
 from .bwrap import (
@@ -69,12 +72,52 @@ WARM_POOL = WarmPool()
 atexit.register(WARM_POOL.stop_all)
 
 
+class PromptKernelClient(AsyncKernelClient):
+    """A kernel client that is ready as soon as its kernel has answered.
+
+    jupyter_client's `wait_for_ready` ends by reading IOPub until nothing has come for
+    0.2 s, to drop the status messages of its kernel_info requests: 0.2 s of waiting at
+    the start of every submission. nbclient takes from IOPub only the messages of its own
+    requests, so this one drops what has arrived and does not wait for more; the rest of
+    jupyter_client's check is the same.
+    """
+
+    async def wait_for_ready(self, timeout=None):
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except queue.Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:  # IOPub is connected once it brings a message (the reply's status)
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except queue.Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+        while True:  # what IOPub holds already, without waiting for more
+            try:
+                await self.iopub_channel.get_msg(timeout=0)
+            except queue.Empty:
+                return
+
+
 class UnixSocketKernelManager(AsyncKernelManager):
     """A kernel reached over Unix sockets in a private folder, deleted when the kernel ends.
 
     TCP cannot cross into a sandboxed kernel, which has no network; and over TCP, ipykernel 7
     warns about unencrypted traffic in the terminal (the self-check's, selfcheck.py).
     """
+
+    client_class = DottedObjectName("autograde.sandbox.kernel_manager.PromptKernelClient")
+    client_factory = Type(PromptKernelClient, klass=AsyncKernelClient)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -233,6 +276,12 @@ class SandboxedKernelManager(UnixSocketKernelManager):
         ]
         self._process_cap = ProcessCap(self.max_processes)
         return self._process_cap.command([*ignore_sigint, *args, *restore_sigint, *capped])
+
+    async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
+        # A kernel asked to shut down is gone in a few hundredths of a second (a warm
+        # process reports it at once); jupyter_client looks every 0.1 s, which made each
+        # submission wait for the next tenth of a second.
+        await super()._async_finish_shutdown(waittime, min(pollinterval, 0.005), restart)
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
