@@ -211,6 +211,15 @@ def open_feedback_api(root, no_sandbox, db_url):
     global FEEDBACK_API
     config.prepare_environment()
     FEEDBACK_API = config.open_api(root, no_sandbox=no_sandbox, db_url=db_url)
+    # When the worker closes it, it exits as the worker does, without tearing down
+    # nbgrader's modules: a third of a second at the end of every run.
+    atexit.register(exit_without_teardown)
+
+
+def exit_without_teardown():
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def feedback_here(student, assignment, force):
@@ -256,5 +265,4 @@ if __name__ == "__main__":
     # end of every run; the exit handlers (stopping the warm process among them) are what
     # must run.
     atexit._run_exitfuncs()
-    sys.stderr.flush()
-    os._exit(0)
+    exit_without_teardown()
