@@ -19,6 +19,7 @@ from autograde import course
 from autograde.grading import grade_course
 from autograde.sandbox import SandboxedKernelManager
 from autograde.sandbox.bwrap import SOCKET_PATH_MAX, SOCKET_PATH_ROOM
+from autograde.sandbox.kernel_manager import WARM_POOL
 
 # What a kernel reports of itself: a warm one must match a fresh one in all but `draw`.
 FACTS = """\
@@ -58,7 +59,8 @@ def make_submission(tmp_path):
     return submission, course_root
 
 
-async def kernel_facts(submission, course_root, warm):
+async def kernel_facts(submission, course_root, warm, facts=FACTS):
+    """What `facts` prints (JSON), run in a new kernel on `submission`."""
     km = SandboxedKernelManager(hidden_paths=[str(course_root)], warm=warm, memory_limit_gb=3)
     await km.start_kernel(cwd=str(submission))
     client = km.client()
@@ -71,7 +73,7 @@ async def kernel_facts(submission, course_root, warm):
             if message["msg_type"] == "stream" and message["content"]["name"] == "stdout":
                 printed.append(message["content"]["text"])
 
-        reply = await client.execute_interactive(FACTS, timeout=120, output_hook=keep)
+        reply = await client.execute_interactive(facts, timeout=120, output_hook=keep)
         assert reply["content"]["status"] == "ok", reply["content"]
     finally:
         client.stop_channels()
@@ -102,6 +104,51 @@ def test_a_warm_kernel_is_like_a_fresh_one_but_for_its_random_numbers(tmp_path):
     assert fresh["other_processes"] == []
     assert first["memory_cap"] == 3 * 2**30
     assert first["backend"] == "module://matplotlib_inline.backend_inline"
+
+
+# Which kernel this is, and what its folder holds.
+WHO = "import json, os; print(json.dumps({'pid': os.getpid(), 'files': sorted(os.listdir())}))"
+
+
+def standby_of(course_root):
+    """The kernel started ahead by the warm process for kernels hiding `course_root`."""
+    (warm,) = [w for w in WARM_POOL._warm if w.hidden_paths == [str(course_root)]]
+    return warm.standby
+
+
+@pytest.mark.sandbox
+def test_the_next_kernel_is_started_ahead_and_given_only_its_own_submission(tmp_path):
+    ada, course_root = make_submission(tmp_path)
+    ben = course_root / "autograded" / "ben" / "lesson00"
+    ben.mkdir(parents=True)
+    (ben / "answers.txt").write_text("ben's\n")
+
+    async def one_after_the_other():  # in one thread, as a worker runs them
+        first = await kernel_facts(ada, course_root, warm=True, facts=WHO)
+        standby = standby_of(course_root)
+        assert standby is not None and standby.kernel.poll() is None
+        return first, standby, await kernel_facts(ben, course_root, warm=True, facts=WHO)
+
+    first, standby, second = run_coroutine(one_after_the_other())
+    assert first["files"] == ["data.csv"]
+    assert second["pid"] == standby.kernel.pid  # the kernel started ahead, adopted
+    assert second["files"] == ["answers.txt"]  # filled with ben's files, and none of ada's
+
+
+@pytest.mark.sandbox
+def test_a_kernel_started_ahead_that_has_died_is_replaced(tmp_path):
+    ada, course_root = make_submission(tmp_path)
+
+    async def one_after_the_other():
+        await kernel_facts(ada, course_root, warm=True, facts=WHO)
+        standby = standby_of(course_root)
+        standby.kernel.kill()  # the out-of-memory killer, say
+        assert standby.kernel.wait(timeout=30) is not None
+        return standby, await kernel_facts(ada, course_root, warm=True, facts=WHO)
+
+    standby, again = run_coroutine(one_after_the_other())
+    assert again["pid"] != standby.kernel.pid
+    assert again["files"] == ["data.csv"]
 
 
 @pytest.mark.sandbox

@@ -13,7 +13,8 @@ Without bwrap the kernel still runs, with the memory cap only, and the grader wa
 
 With bwrap, kernels are warm by default (`warm = True`): forked from a process that has
 imported TensorFlow once, inside the same sandbox (warm_server.py, warm_client.py). Each
-kernel then works in a copy of its submission folder, without the notebooks.
+kernel then works in a copy of its submission folder, without the notebooks. When a kernel
+ends, the next one is forked at once (`Standby`), and the next kernel manager adopts it.
 """
 
 import atexit
@@ -24,10 +25,13 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.connect import write_connection_file
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.session import new_id_bytes
 from traitlets import Bool, DottedObjectName, Float, Integer, List, Type, Unicode
 
 from .. import config
@@ -146,6 +150,16 @@ class UnixSocketKernelManager(AsyncKernelManager):
             shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
+@dataclass
+class Standby:
+    """A kernel a warm process started before its submission came, and what it was started with."""
+
+    kernel: object  # a ForkedKernel
+    socket_dir: str
+    connection_file: str
+    limits: dict
+
+
 class SandboxedKernelManager(UnixSocketKernelManager):
     """Starts the kernel under prlimit and bubblewrap, or forks it from a warm process."""
 
@@ -182,6 +196,7 @@ class SandboxedKernelManager(UnixSocketKernelManager):
         super().__init__(**kwargs)
         self._warm_process = None
         self._process_cap = None
+        self._adopted = None  # the standby kernel this manager took, until it is launched
 
     @property
     def memory_limit_bytes(self):
@@ -206,8 +221,16 @@ class SandboxedKernelManager(UnixSocketKernelManager):
         if self.sandbox and bwrap_path() is None:
             raise SandboxError(refusal())
         if self.warm and bwrap_path():
-            self._take_cleared_warm_process()
+            standby = self._take_cleared_warm_process()
             kw["cwd"] = self._working_copy(kw.get("cwd"), self._warm_process.slot)
+            if standby is not None:
+                if self._warm_process.fill(standby.kernel.pid, kw["cwd"]):
+                    self._adopt(standby)
+                    # jupyter_client's own steps, without a new socket folder: it has one.
+                    return await AsyncKernelManager._async_pre_start_kernel(self, **kw)
+                # It has ended (killed from outside, say): clear its remains, start as usual.
+                self._warm_process.reset()
+                kw["cwd"] = self._working_copy(kw.get("cwd"), self._warm_process.slot)
             return await super()._async_pre_start_kernel(**kw)
         self._release_warm_process()
         cmd, kw = await super()._async_pre_start_kernel(**kw)
@@ -234,9 +257,12 @@ class SandboxedKernelManager(UnixSocketKernelManager):
             if bwrap_path():  # bwrap's own process (pid 1 in the sandbox) keeps this env
                 kw["env"] = outside_env()
             return await super()._async_launch_kernel(kernel_cmd, **kw)
-        process = self._warm_process.start_kernel(
-            self.connection_file, kw["cwd"], dict(KERNEL_ENV), self.limits
-        )
+        if self._adopted is not None:
+            process, self._adopted = self._adopted.kernel, None
+        else:
+            process = self._warm_process.start_kernel(
+                self.connection_file, kw["cwd"], dict(KERNEL_ENV), self.limits
+            )
         # What LocalProvisioner.launch_kernel records of a process it started itself.
         provisioner = self.provisioner
         provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, None
@@ -286,27 +312,69 @@ class SandboxedKernelManager(UnixSocketKernelManager):
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
+            self._start_standby()
             self._release_warm_process()
             if self._process_cap is not None:  # kills what the kernel left running
                 self._process_cap.close()
 
     def _take_cleared_warm_process(self):
-        """A warm process, cleared of its last kernel before anything of this one is in its slot."""
+        """A warm process, cleared of its last kernel before anything of this one is in its
+        slot; and the standby kernel it has for this one, if any (else None)."""
         for attempt in range(2):
-            if (
-                self._warm_process is None or not self._warm_process.alive
-            ):  # else kept over a restart
+            taken = self._warm_process is None or not self._warm_process.alive
+            if taken:  # else kept over a restart
                 self._release_warm_process()
                 self._warm_process = WARM_POOL.take(
                     self.hidden_paths, self.max_processes, self.limits["fsize"]
                 )
+            standby, self._warm_process.standby = self._warm_process.standby, None
+            if (
+                taken
+                and standby is not None
+                and standby.limits == self.limits
+                and standby.kernel.poll() is None
+            ):
+                return standby  # the warm process was cleared before it started it
             try:
                 self._warm_process.reset()
-                return
+                return None
             except WarmKernelError:
                 # Its last kernel stopped it (SIGSTOP, say): it has been ended; take a new one.
                 if attempt:
                     raise
+
+    def _adopt(self, standby):
+        """Serve this kernel manager's kernel with `standby`: its sockets, connection and process."""
+        self._adopted = standby
+        self._socket_dir = standby.socket_dir
+        self.load_connection_file(standby.connection_file)
+        self._connection_file_written = True  # as jupyter_client wrote it: not again
+
+    def _start_standby(self):
+        """Clear the warm process of this kernel and start the next one's already.
+
+        The next kernel then starts up (0.2 s: ipykernel's set-up) while nbgrader finishes
+        this submission and begins the next, rather than after; the next kernel manager
+        gives it its submission's files (`WarmProcess.fill`) and adopts it. Everything this
+        kernel left is gone before the standby is forked, as it would be before any kernel.
+        """
+        warm = self._warm_process
+        if warm is None or not warm.alive or self._transport_encryption_policy() != "disabled":
+            return  # (with CurveZMQ keys, each manager makes its own: no kernel ahead)
+        try:
+            warm.reset()
+            socket_dir = tempfile.mkdtemp(prefix="k-", dir=warm.slot)
+            connection_file, _ = write_connection_file(
+                str(Path(socket_dir) / "kernel.json"),
+                ip=str(Path(socket_dir) / "kernel"),
+                key=new_id_bytes(),
+                transport="ipc",
+                kernel_name=self.kernel_name,
+            )
+            kernel = warm.start_kernel(connection_file, None, dict(KERNEL_ENV), self.limits)
+        except WarmKernelError:
+            return  # it has been stopped: the next kernel manager takes a new one
+        warm.standby = Standby(kernel, socket_dir, connection_file, self.limits)
 
     def _release_warm_process(self):
         if self._warm_process is not None:

@@ -47,6 +47,7 @@ class WarmProcess:
         self.slot = slot
         self.process_cap = process_cap  # its sandbox's pids cgroup, closed when it stops
         self.taken = False  # by a kernel manager; see WarmPool.take
+        self.standby = None  # a kernel started ahead of its submission; see kernel_manager.py
         self._start(
             [
                 *command,
@@ -129,6 +130,12 @@ class WarmProcess:
                 limits=limits,
             )
             return ForkedKernel(self, self._expect("started", 30)["pid"])
+
+    def fill(self, pid, cwd):
+        """Copy `cwd` into the folder of kernel `pid`, started without one; False if it has ended."""
+        with self._lock:
+            self._send(op="fill", pid=pid, cwd=cwd)
+            return self._expect("filled", RESET_TIMEOUT)["ok"]
 
     def exit_status(self, pid):
         with self._changed:

@@ -15,7 +15,10 @@ Nothing passes from one student to the next:
 - its reply pipe is closed in each kernel, so a kernel cannot forge replies;
 - before each kernel it kills every other process in the sandbox (`kill(-1)` reaches
   only its own PID namespace) and deletes whatever was written to /tmp, /dev/shm, /dev
-  and the working folders;
+  and the working folders. The worker has this done as soon as a kernel ends, then has
+  the next kernel started at once, with an empty folder ("start" without a cwd): it
+  starts up while the grader finishes one submission and begins the next, and gets that
+  submission's files when it comes ("fill");
 - a kernel that kills or stops it ends its own sandbox; the worker starts a new one
   (warm_client.py).
 
@@ -67,21 +70,33 @@ def serve(host_pid_namespace):
     if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
     devices = set(_listdir(DEVICES))
-    kernels = set()
+    kernels, works = set(), {}  # works: each kernel's folder
     reply(op="ready", pid=os.getpid())
     for request in requests_from(requests, kernels, reply):
         if request["op"] == "reset":
             _kill_the_rest()
             kernels.clear()
+            works.clear()
             _wipe(devices, request["slot"])
             reply(op="reset")
         elif request["op"] == "start":
+            # Its folder in the sandbox's /tmp, whose size is the disk cap; the copy in the
+            # slot stays as the grader made it. Empty for a kernel started ahead of its
+            # submission, whose files come with a "fill".
+            work = tempfile.mkdtemp(prefix="work-", dir="/tmp")
             pid = os.fork()
             if pid == 0:
                 replies.close()  # a kernel that could write here could forge replies
-                become_kernel(_prepare_kernel, request)  # never returns
+                become_kernel(_prepare_kernel, {**request, "work": work})  # never returns
             kernels.add(pid)
+            works[pid] = work
             reply(op="started", pid=pid)
+        elif request["op"] == "fill":
+            _report_exits(kernels, reply)  # a kernel that has ended is not filled
+            filled = request["pid"] in kernels
+            if filled:
+                _copy_folder(request["cwd"], works[request["pid"]])
+            reply(op="filled", ok=filled)
         elif request["op"] == "signal" and request["pid"] in kernels:
             try:
                 os.kill(request["pid"], request["signum"])
@@ -129,10 +144,7 @@ def requests_from(stream, kernels, reply):
     exit of each of `kernels` (pids) that has ended is reported with `reply`."""
     pending = b""
     while True:
-        for pid, status in _reap():
-            if pid in kernels:
-                kernels.discard(pid)
-                reply(op="exited", pid=pid, status=_returncode(status))
+        _report_exits(kernels, reply)
         _watch_exits(kernels)
         readable, _, _ = select.select([stream, *_EXIT_WATCH.values()], [], [], POLL_SECONDS)
         if stream not in readable:
@@ -145,6 +157,14 @@ def requests_from(stream, kernels, reply):
             line, pending = pending.split(b"\n", 1)
             _watch_exits(kernels)
             yield json.loads(line)
+
+
+def _report_exits(kernels, reply):
+    """Reap what has ended; report each of `kernels` among it (and forget it)."""
+    for pid, status in _reap():
+        if pid in kernels:
+            kernels.discard(pid)
+            reply(op="exited", pid=pid, status=_returncode(status))
 
 
 def _watch_exits(kernels):
@@ -189,14 +209,17 @@ def _prepare_kernel(request):
     for name, value in request["limits"].items():  # as, nproc, fsize
         limit = getattr(resource, f"RLIMIT_{name.upper()}")
         resource.setrlimit(limit, (value, value))
-    # It works in a copy in the sandbox's /tmp, whose size is the disk cap; the copy
-    # in the slot stays as the grader made it.
-    work = tempfile.mkdtemp(prefix="work-", dir="/tmp")
-    shutil.copytree(request["cwd"], work, symlinks=True, dirs_exist_ok=True)
-    os.chdir(work)
+    if request["cwd"] is not None:
+        _copy_folder(request["cwd"], request["work"])
+    os.chdir(request["work"])
     os.environ.clear()
     os.environ.update(request["env"])
     return ["-f", request["connection_file"]]
+
+
+def _copy_folder(source, work):
+    # symlinks=True: a link is copied as a link, never as what it points to.
+    shutil.copytree(source, work, symlinks=True, dirs_exist_ok=True)
 
 
 def _reap():
