@@ -10,10 +10,10 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote
 
-from nbgrader.apps import NbGraderAPI
-from nbgrader.coursedir import CourseDirectory
-from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
+
+# nbgrader and SQLAlchemy are imported by the functions that use them: a grading worker reads
+# the course's config (load_config) to start its warm process before it imports them.
 
 COURSE_ID = "frozen-vs-trainable"
 # The limits every student's kernel gets unless the course's config says otherwise.
@@ -166,6 +166,9 @@ def open_api(root, cell_timeout=None, no_sandbox=False, db_url=None):
 
     `db_url`, if given, is the gradebook for this API instead of the config's.
     """
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
     root = Path(root).resolve()
     config = load_config(root)
     if cell_timeout is not None:
@@ -191,6 +194,8 @@ DB_URL_ENV = "AUTOGRADE_DB_URL"
 def gradebook_url(root, db_url=None):
     """The gradebook's database URL: `db_url` if given (`--db`), else the config's
     `CourseDirectory.db_url`, else ROOT/gradebook.db."""
+    from nbgrader.coursedir import CourseDirectory
+
     if db_url:
         return normalized(db_url)
     coursedir = CourseDirectory(config=load_config(root))
@@ -250,6 +255,8 @@ def prepare_environment():
     # Fewer malloc arenas: each reserves address space, which counts against the kernels'
     # memory cap (prlimit --as) although it is never used.
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    from sqlalchemy.exc import SAWarning
+
     # nbgrader's gradebook queries trip SQLAlchemy warnings that say nothing to an instructor.
     warnings.filterwarnings("ignore", category=SAWarning)
     # nbgrader runs the `alembic` command (to upgrade a gradebook; to create one, see

@@ -2,7 +2,7 @@
 
 `LocalPool(...).grade(submissions)` yields an Outcome per submission as each finishes;
 a backend that grades elsewhere offers the same method. Each worker is a
-`python -m autograde.worker` process (worker.py) that stays up from one submission to
+`python -m autograde.worker_process` process (worker.py) that stays up from one submission to
 the next; one that a submission wedges past the hard limit is killed and replaced.
 """
 
@@ -33,12 +33,12 @@ def scrubbing_url(root, db_url):
 
 
 class Worker:
-    """One `python -m autograde.worker` process, which grades the submissions it is given."""
+    """One `python -m autograde.worker_process` process, which grades the submissions it is given."""
 
     def __init__(self, root, cell_timeout=None, force=False, no_sandbox=False, db_url=None):
         self.url = scrubbing_url(root, db_url)
         results, results_end = os.pipe()
-        command = [sys.executable, "-m", "autograde.worker", str(root)]
+        command = [sys.executable, "-m", "autograde.worker_process", str(root)]
         command += ["--results", str(results_end)]
         command += ["--force"] if force else []
         command += ["--no-sandbox"] if no_sandbox else []

@@ -1,4 +1,4 @@
-"""Grade submissions in a process of its own: `python -m autograde.worker ROOT --results FD`.
+"""Grade submissions in a process of its own: `python -m autograde.worker_process ROOT --results FD`.
 
 A worker grades one submission after another with nbgrader's API (autograde, then
 feedback), keeping its warm kernel process (autograde/sandbox/) between them. It reads
@@ -227,7 +227,7 @@ def feedback_here(student, assignment, force):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m autograde.worker")
+    parser = argparse.ArgumentParser(prog="python -m autograde.worker_process")
     parser.add_argument("root")
     parser.add_argument("--results", type=int, required=True, help="file descriptor for outcomes")
     parser.add_argument("--timeout", type=float, default=None)
@@ -257,12 +257,3 @@ def main(argv=None):
         feedback=feedback.write,
     )
     feedback.close()
-
-
-if __name__ == "__main__":
-    main()
-    # The interpreter's teardown of nbgrader's modules takes most of a second, paid at the
-    # end of every run; the exit handlers (stopping the warm process among them) are what
-    # must run.
-    atexit._run_exitfuncs()
-    exit_without_teardown()

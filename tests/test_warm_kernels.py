@@ -15,11 +15,12 @@ import nbformat
 import pytest
 from fixture_assignment import AID, NOTEBOOK, answered, fixture_lesson
 
-from autograde import course
+from autograde import config, course
 from autograde.grading import grade_course
 from autograde.sandbox import SandboxedKernelManager
 from autograde.sandbox.bwrap import SOCKET_PATH_MAX, SOCKET_PATH_ROOM
 from autograde.sandbox.kernel_manager import WARM_POOL
+from autograde.sandbox.warm_client import start_warm_process_early
 
 # What a kernel reports of itself: a warm one must match a fresh one in all but `draw`.
 FACTS = """\
@@ -406,3 +407,20 @@ def test_a_kernel_holds_no_pidfd_of_the_kernels_before_it():
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "0"
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("caps", ["", "c.SandboxedKernelManager.max_processes = 200\n"])
+def test_a_workers_early_warm_process_is_the_one_its_first_kernel_takes(tmp_path, caps):
+    # worker_process.py starts it before nbgrader is imported, from the course's config; the
+    # kernel manager nbgrader makes from the same config must take that one, not start its own.
+    root = tmp_path / "course"
+    course.init_course(root)
+    with open(root / "nbgrader_config.py", "a") as more:
+        more.write(caps)
+    start_warm_process_early(root)
+    early = [w for w in WARM_POOL._warm if w.hidden_paths == [str(root.resolve())]]
+    manager = SandboxedKernelManager(config=config.open_api(root).config)
+    taken = WARM_POOL.take(manager.hidden_paths, manager.max_processes, manager.limits["fsize"])
+    WARM_POOL.release(taken)
+    assert len(early) == 1 and taken is early[0]

@@ -17,7 +17,6 @@ kernel then works in a copy of its submission folder, without the notebooks. Whe
 ends, the next one is forked at once (`Standby`), and the next kernel manager adopts it.
 """
 
-import atexit
 import os
 import queue
 import shutil
@@ -45,7 +44,7 @@ from .bwrap import (
     socket_home,
 )
 from .limits import ProcessCap
-from .warm_client import WarmKernelError, WarmPool, socket_folder_prefix
+from .warm_client import WARM_POOL, WarmKernelError, socket_folder_prefix
 
 
 class SandboxUnavailable(UserWarning):
@@ -69,11 +68,6 @@ def refusal():
         "students' code running with your rights, pass --no-sandbox "
         "(c.SandboxedKernelManager.sandbox = False)."
     )
-
-
-# This process's warm processes, shared by its kernel managers.
-WARM_POOL = WarmPool()
-atexit.register(WARM_POOL.stop_all)
 
 
 class PromptKernelClient(AsyncKernelClient):

@@ -5,6 +5,7 @@
 hands each kernel manager a warm process of its own.
 """
 
+import atexit
 import json
 import os
 import queue
@@ -43,7 +44,7 @@ class WarmProcess:
         "nbgrader_config.py."
     )
 
-    def __init__(self, command, slot, process_cap=None):
+    def __init__(self, command, slot, process_cap=None, wait=True):
         self.slot = slot
         self.process_cap = process_cap  # its sandbox's pids cgroup, closed when it stops
         self.taken = False  # by a kernel manager; see WarmPool.take
@@ -56,12 +57,13 @@ class WarmProcess:
                 "autograde.sandbox.warm_server",
                 os.readlink("/proc/self/ns/pid"),
             ],
+            wait=wait,
             cwd="/",
             env=outside_env(),  # the sandbox's init keeps it: nothing of the grader's
         )
 
-    def _start(self, argv, **popen_options):
-        """Start the server `argv` and wait until it says it is ready."""
+    def _start(self, argv, wait=True, **popen_options):
+        """Start the server `argv`; wait until it says it is ready, unless not `wait`."""
         self.process = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, **popen_options
         )
@@ -71,7 +73,15 @@ class WarmProcess:
         self._lock = threading.Lock()  # one request and its reply at a time
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self._expect("ready", STARTUP_TIMEOUT)
+        self._ready = False
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self):
+        """Wait until the server has said it is ready (once)."""
+        if not self._ready:
+            self._expect("ready", STARTUP_TIMEOUT)
+            self._ready = True
 
     def _read(self):
         for line in self.process.stdout:
@@ -244,30 +254,50 @@ class WarmPool:
         self._warm = []
         self._lock = threading.Lock()
 
+    def start(self, hidden_paths, max_processes=config.MAX_PROCESSES, tmp_bytes=2**30):
+        """Start a warm process for kernels that hide `hidden_paths`, not waiting for it to be
+        ready: a grading worker's, as it starts (worker_process.py). `take` waits."""
+        with self._lock:
+            self._warm.append(self._new(hidden_paths, max_processes, tmp_bytes, wait=False))
+
     def take(self, hidden_paths, max_processes=config.MAX_PROCESSES, tmp_bytes=2**30):
         """An idle warm process for kernels that hide `hidden_paths`, started if need be."""
+        caps = (list(hidden_paths), max_processes, tmp_bytes)
         with self._lock:
             for warm in list(self._warm):
                 if not warm.alive:
                     self._warm.remove(warm)
                     self._discard(warm)
-                elif not warm.taken and warm.hidden_paths == list(hidden_paths):
+                elif not warm.taken and warm.caps == caps:
+                    try:
+                        warm.wait_ready()
+                    except WarmKernelError:  # it has been stopped
+                        self._warm.remove(warm)
+                        self._discard(warm)
+                        raise
                     warm.taken = True
                     return warm
-            slot = tempfile.mkdtemp(prefix=slot_prefix(os.getpid()), dir=socket_home())
-            command = sandbox_command(bwrap_path(), hidden_paths, ["--bind", slot, slot], tmp_bytes)
-            # Its own PID namespace: the warm process can then kill all a kernel left behind.
-            command += ["--unshare-pid", "--die-with-parent"]
-            cap = ProcessCap(max_processes)
-            try:
-                warm = WarmProcess(cap.command(command), slot, cap)
-            except WarmKernelError:
-                cap.close()
-                shutil.rmtree(slot, ignore_errors=True)
-                raise
-            warm.hidden_paths, warm.taken = list(hidden_paths), True
+            warm = self._new(hidden_paths, max_processes, tmp_bytes, wait=True)
+            warm.taken = True
             self._warm.append(warm)
             return warm
+
+    @staticmethod
+    def _new(hidden_paths, max_processes, tmp_bytes, wait):
+        slot = tempfile.mkdtemp(prefix=slot_prefix(os.getpid()), dir=socket_home())
+        command = sandbox_command(bwrap_path(), hidden_paths, ["--bind", slot, slot], tmp_bytes)
+        # Its own PID namespace: the warm process can then kill all a kernel left behind.
+        command += ["--unshare-pid", "--die-with-parent"]
+        cap = ProcessCap(max_processes)
+        try:
+            warm = WarmProcess(cap.command(command), slot, cap, wait=wait)
+        except (WarmKernelError, OSError):
+            cap.close()
+            shutil.rmtree(slot, ignore_errors=True)
+            raise
+        warm.hidden_paths = list(hidden_paths)
+        warm.caps = (list(hidden_paths), max_processes, tmp_bytes)
+        return warm
 
     @staticmethod
     def release(warm):
@@ -284,3 +314,26 @@ class WarmPool:
             for warm in self._warm:
                 self._discard(warm)
             self._warm.clear()
+
+
+# This process's warm processes, shared by its kernel managers (kernel_manager.py).
+WARM_POOL = WarmPool()
+atexit.register(WARM_POOL.stop_all)
+
+
+def start_warm_process_early(root):
+    """Start the warm process the course's first kernel will take, if its kernels are warm.
+
+    A grading worker calls this before it imports nbgrader, so that the warm process's
+    imports (TensorFlow: 3.6 s) run beside its own (1 s) and its first submission's
+    preparation, rather than after them. The caps are those SandboxedKernelManager reads
+    from the same config; where they would differ, the kernel manager starts its own.
+    """
+    settings = config.load_config(root).SandboxedKernelManager
+    if not settings.get("warm", True) or bwrap_path() is None:  # kernels start afresh
+        return
+    WARM_POOL.start(
+        [str(Path(root).resolve())],
+        settings.get("max_processes", config.MAX_PROCESSES),
+        int(settings.get("disk_limit_gb", config.DISK_GB) * 2**30),
+    )
