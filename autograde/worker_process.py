@@ -24,13 +24,14 @@ def main(argv=None):
     from . import worker  # nbgrader, and the rest of the grader
 
     worker.main(argv)
-    return worker
 
 
 if __name__ == "__main__":
-    worker = main()
+    main()
+    from .worker import exit_without_teardown
+
     # The interpreter's teardown of nbgrader's modules takes most of a second, paid at the
     # end of every run; the exit handlers (stopping the warm process among them) are what
     # must run.
     atexit._run_exitfuncs()
-    worker.exit_without_teardown()
+    exit_without_teardown()

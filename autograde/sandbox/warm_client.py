@@ -123,6 +123,11 @@ class WarmProcess:
     def alive(self):
         return self.process.poll() is None
 
+    @property
+    def hidden_paths(self):
+        """The folders its sandbox hides (the first of the caps WarmPool gave it)."""
+        return self.caps[0]
+
     def reset(self):
         """Kill whatever the previous kernel left running and delete what it wrote."""
         with self._lock:
@@ -295,7 +300,6 @@ class WarmPool:
             cap.close()
             shutil.rmtree(slot, ignore_errors=True)
             raise
-        warm.hidden_paths = list(hidden_paths)
         warm.caps = (list(hidden_paths), max_processes, tmp_bytes)
         return warm
 
